@@ -1,0 +1,274 @@
+"""Command-line interface. A thin layer: it opens the warehouse, calls sources/metrics/report, prints.
+
+Every failure a user can cause (bad file, bad option, locked warehouse) ends with one line on stderr and
+exit status 2 - never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from icetrack import __version__
+from icetrack.sources.base import SourceError
+from icetrack.warehouse import WarehouseError, default_warehouse_path, open_warehouse
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UserFacingError(click.ClickException):
+    """Printed as one line: 'icetrack: error: ...'; exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        err_console.print(f"icetrack: error: {self.message}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    raise UserFacingError(" ".join(str(message).split()))
+
+
+def _open(ctx: click.Context, read_only: bool = False):
+    try:
+        return open_warehouse(ctx.obj["warehouse"], read_only=read_only)
+    except (WarehouseError, SourceError) as e:
+        _fail(str(e))
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option} '{value}' is not a date YYYY-MM-DD")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="icetrack")
+@click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), envvar="ICETRACK_WAREHOUSE",
+              help=f"DuckDB warehouse file (env ICETRACK_WAREHOUSE; default {default_warehouse_path()}).")
+@click.pass_context
+def cli(ctx: click.Context, warehouse: Path | None) -> None:
+    """icetrack: U.S. immigration enforcement against its announced targets, from the public record."""
+    ctx.ensure_object(dict)
+    ctx.obj["warehouse"] = warehouse
+
+
+# -- ingest -----------------------------------------------------------------------------------------
+def _expand(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (".csv", ".xlsx"))
+        elif p.exists():
+            files.append(p)
+        else:
+            _fail(f"{p}: no such file or folder")
+    if not files:
+        _fail("nothing to ingest (give .csv or .xlsx files, or folders holding them)")
+    return files
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Load files into the warehouse: figures/targets CSVs and ICE detention workbooks.
+
+    Every file is parsed and validated before the warehouse is touched; each edition then loads in one
+    transaction. Files whose bytes are already loaded are skipped and reported.
+    """
+    from icetrack.sources import parse_file
+
+    files = _expand(paths)
+    parsed = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True, disable=len(files) < 3) as progress:
+        task = progress.add_task("parsing", total=len(files))
+        for f in files:
+            progress.update(task, description=f"parsing {f.name}")
+            try:
+                parsed.append(parse_file(f))
+            except SourceError as e:
+                _fail(str(e))
+            progress.advance(task)
+    with _open(ctx) as wh:
+        for p in parsed:
+            try:
+                result = wh.load(p)
+            except (SourceError, WarehouseError) as e:
+                _fail(str(e))
+            console.print(result.message, highlight=False)
+            for w in p.warnings:
+                console.print(f"  warning: {w}", style="yellow", highlight=False)
+
+
+# -- targets ----------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the full ledger as JSON.")
+@click.option("--by", "by", metavar="YYYY-MM-DD",
+              help="Horizon for 'pace needed' (default: end of the month after the series ends).")
+@click.pass_context
+def targets(ctx: click.Context, as_json: bool, by: str | None) -> None:
+    """Score every daily series against every target that counts the same thing."""
+    from icetrack.metrics.targets import targets_ledger
+
+    by_date = _parse_date(by, "--by")
+    with _open(ctx) as wh:
+        ledger = targets_ledger(wh.ibis(), by=by_date)
+    if as_json:
+        click.echo(json.dumps(ledger, indent=2))
+        return
+    for s in ledger["series"]:
+        p, sh = s["variants"]["as_published"], s["variants"]["shifted_back_one_day"]
+        console.print(f"\n[bold]{s['label']}[/bold] ({s['measure']}{', ' + s['dims_key'] if s['dims_key'] else ''}): "
+                      f"{p['days_covered']} days {p['first_day']}..{p['last_day']}, total {p['total']:,}, "
+                      f"mean {p['mean']:,.1f}, max {p['max']:,} on {', '.join(p['max_dates'])} "
+                      f"({', '.join(sh['max_dates'])} shifted), min {p['min']:,} on {', '.join(p['min_dates'])}")
+        table = Table(show_lines=False, pad_edge=False)
+        for col in ("target", "per day", ">=low", ">=high", "shortfall", "shifted", "pace needed"):
+            table.add_column(col, justify="left" if col == "target" else "right", overflow="fold")
+        for t in s["targets"]:
+            a, b = t["as_published"], t["shifted_back_one_day"]
+            rng = f"{t['value_low']:,.1f}" if t["value_low"] == t["value_high"] else f"{t['value_low']:,}-{t['value_high']:,}"
+            pace = "-" if a["pace_needed_low"] is None else f"{a['pace_needed_low']:,.1f}"
+            name = t["target_id"] + (" (baseline)" if t["kind"] == "baseline" else "")
+            table.add_row(name, rng, str(a["days_meeting_low"]), str(a["days_meeting_high"]),
+                          f"{a['shortfall_low']:,.0f}", f"{b['shortfall_low']:,.0f}", pace)
+        console.print(table)
+    console.print("\nshortfall = low end x days covered - total (shifted: dates moved back one day); "
+                  f"pace needed = daily rate from the day after the series ends to {by or 'the end of the next month'} "
+                  "for the whole window to average the low end. Definitions: icetrack targets --json", highlight=False)
+
+
+# -- report and charts ------------------------------------------------------------------------------
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("icetrack-report.html"),
+              show_default=True, help="Where to write the self-contained HTML page.")
+@click.option("--by", "by", metavar="YYYY-MM-DD", help="Horizon for 'pace needed'.")
+@click.pass_context
+def report(ctx: click.Context, out: Path, by: str | None) -> None:
+    """Write the offline HTML report (charts, attainment table, definitions, numbered sources)."""
+    from icetrack.report.build import write_report
+
+    by_date = _parse_date(by, "--by")
+    with _open(ctx) as wh:
+        write_report(wh, out, by=by_date)
+    console.print(f"report written to {out.resolve()}", highlight=False)
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(["daily-vs-target"]))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file; the format follows the extension (.png or .svg).")
+@click.option("--measure", default="ice_posted_arrests", show_default=True)
+@click.pass_context
+def chart(ctx: click.Context, name: str, out: Path, measure: str) -> None:
+    """Export one chart as PNG or SVG."""
+    from icetrack.metrics.targets import targets_ledger
+    from icetrack.report.charts import daily_vs_target_chart, save
+
+    if out.suffix.lower() not in (".png", ".svg"):
+        _fail(f"{out}: the chart format follows the extension; use .png or .svg")
+    with _open(ctx) as wh:
+        con = wh.ibis()
+        try:
+            chart_spec = daily_vs_target_chart(con, targets_ledger(con), measure=measure)
+        except (ValueError, StopIteration) as e:
+            _fail(str(e) or f"no daily series of {measure}")
+        save(chart_spec, out)
+    console.print(f"chart written to {out.resolve()}", highlight=False)
+
+
+# -- inspection -------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def editions(ctx: click.Context, as_json: bool) -> None:
+    """List every ingested edition with its provenance."""
+    with _open(ctx) as wh:
+        df = wh.editions()
+    if as_json:
+        click.echo(df.to_json(orient="records", date_format="iso", indent=2))
+        return
+    table = Table(pad_edge=False)
+    for col in ("edition_id", "file_name", "published", "as of", "figures", "targets"):
+        table.add_column(col, overflow="fold")
+    for r in df.itertuples():
+        table.add_row(r.edition_id, r.file_name, _d(r.published_on), _d(r.as_of), f"{r.n_observations:,}",
+                      str(r.n_targets))
+    console.print(table)
+
+
+def _d(v) -> str:
+    return "" if v is None or str(v) in ("NaT", "None") else str(v)[:10]
+
+
+def _dims_filters(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            _fail(f"--dim '{p}' must look like name=value")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@cli.command()
+@click.argument("measure")
+@click.option("--vintage", default="latest", show_default=True, help="latest, all, or an edition id.")
+@click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE", help="Filter on a dimension (repeatable).")
+@click.option("--agency", help="Shorthand for --dim agency=VALUE.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.pass_context
+def series(ctx: click.Context, measure: str, vintage: str, dims: tuple[str, ...], agency: str | None,
+           as_json: bool, as_csv: bool) -> None:
+    """Print one measure's observations with the edition each value comes from."""
+    filters = _dims_filters(dims)
+    if agency:
+        filters["agency"] = agency
+    with _open(ctx) as wh:
+        if measure not in set(wh.measures().measure):
+            _fail(f"unknown measure '{measure}' (loaded: {', '.join(wh.measures().measure)})")
+        rows = wh.series_arrow(measure, vintage=vintage, dims=filters).to_pylist()
+    for r in rows:
+        r["dims"] = dict(r["dims"])
+        for k in ("period_start", "period_end", "as_of", "published_on"):
+            r[k] = r[k].isoformat() if r[k] else None
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif as_csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(["measure", "dims", "period_start", "period_end", "grain", "value", "unit", "edition_id",
+                    "as_of", "published_on", "source_url"])
+        for r in rows:
+            w.writerow([r["measure"], r["dims_key"], r["period_start"], r["period_end"], r["grain"], r["value"],
+                        r["unit"], r["edition_id"], r["as_of"], r["published_on"], r["source_url"]])
+    else:
+        table = Table(title=f"{measure} ({vintage} vintage)")
+        for col in ("dims", "period", "value", "unit", "edition", "as of"):
+            table.add_column(col, justify="right" if col == "value" else "left")
+        for r in rows:
+            period = r["period_start"] if r["period_start"] == r["period_end"] else f"{r['period_start']}..{r['period_end']}"
+            table.add_row(r["dims_key"], period, f"{r['value']:,.6g}", r["unit"], r["edition_id"], r["as_of"] or "")
+        console.print(table)
+
+
+def main() -> None:
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The contract between publisher-format readers (``sources/*``) and the warehouse.
+
+A reader turns one raw file into a :class:`ParsedSource`: the edition's identity and provenance plus its
+published figures as long-format observations. Readers never touch the warehouse; the warehouse never
+parses files. A reader that meets bad input raises :class:`SourceError`, whose message is one line naming
+the file, the sheet/table and what was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+# Grain of an observation's reference period.
+#   day, month, fiscal_year: the figure counts what happened in [period_start, period_end].
+#   fytd: fiscal-year-to-date total, period_start = 1 Oct, period_end = the edition's as-of date.
+#   snapshot: a stock measured at one instant (period_start = period_end = the as-of date).
+#   fiscal_year_to_date_mean: an average over [period_start, period_end] (ADP/ALOS of a partial year).
+GRAINS = ("day", "week", "month", "fiscal_year", "fytd", "snapshot", "period")
+
+OBSERVATION_SCHEMA = pa.schema(
+    [
+        ("measure", pa.string()),
+        ("period_start", pa.date32()),
+        ("period_end", pa.date32()),
+        ("grain", pa.string()),
+        ("dims", pa.map_(pa.string(), pa.string())),
+        ("value", pa.float64()),
+        ("unit", pa.string()),
+        ("source_url", pa.string()),
+        ("note", pa.string()),
+    ]
+)
+
+
+class SourceError(ValueError):
+    """Bad input. ``str(err)`` is a single line: ``FILE [SHEET/TABLE]: problem``."""
+
+    def __init__(self, file: str | Path, problem: str, *, where: str | None = None, row: int | None = None):
+        self.file = str(file)
+        self.where = where
+        self.row = row
+        self.problem = " ".join(str(problem).split())
+        loc = Path(self.file).name
+        if where:
+            loc += f" [{where}]"
+        if row is not None:
+            loc += f" row {row}"
+        super().__init__(f"{loc}: {self.problem}")
+
+
+@dataclass(frozen=True)
+class EditionInfo:
+    """Identity and provenance of one ingested file (an "edition" of a publication)."""
+
+    source: str  # reader id, e.g. "ice_detention_workbook", "user_csv", "icetrack_reference"
+    publisher: str
+    file_name: str
+    sha256: str
+    size_bytes: int
+    parser_version: str
+    original_url: str | None = None
+    published_on: date | None = None  # when the publisher released it
+    as_of: date | None = None  # when the publisher's source system was queried
+    title: str | None = None
+    note: str | None = None
+    synthetic: bool = False
+
+    @property
+    def edition_id(self) -> str:
+        # Identical bytes are the same edition whatever the file is called.
+        return f"{self.source}:{self.sha256[:16]}"
+
+
+@dataclass
+class ParsedSource:
+    edition: EditionInfo
+    observations: pa.Table  # OBSERVATION_SCHEMA
+    targets: list[dict[str, Any]] = field(default_factory=list)  # rows for the warehouse `targets` table
+    # measures this edition introduces that the catalogue does not know: {measure, concept, definition}
+    measure_definitions: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def file_digest(path: str | Path) -> tuple[str, int]:
+    """sha256 hex digest and size of a file, read in chunks."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def observations_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Build an OBSERVATION_SCHEMA table from dict rows (``dims`` as a plain dict)."""
+    cols: dict[str, list[Any]] = {name: [] for name in OBSERVATION_SCHEMA.names}
+    for r in rows:
+        for name in OBSERVATION_SCHEMA.names:
+            v = r.get(name)
+            if name == "dims":
+                v = sorted((v or {}).items())
+            elif name == "value" and v is not None:
+                v = float(v)
+            cols[name].append(v)
+    return pa.table(cols, schema=OBSERVATION_SCHEMA)

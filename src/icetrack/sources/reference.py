@@ -1,0 +1,33 @@
+"""Reference facts bundled with icetrack (numbers with their source URLs).
+
+They are ordinary CSV files in the documented user formats (see :mod:`icetrack.sources.user_csv`), loaded
+through the same reader and the same transactional load as any user file, on first use of a warehouse.
+A new icetrack release that corrects a bundled figure ships new bytes, which load as a new edition:
+the old value stays queryable as an earlier vintage.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from icetrack.sources.base import file_digest
+from icetrack.sources.user_csv import parse_csv
+
+SOURCE = "icetrack_reference"
+
+
+def reference_files() -> list[Path]:
+    folder = resources.files("icetrack") / "data" / "reference"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".csv"))
+
+
+def ensure_reference_loaded(wh) -> list:
+    """Load any bundled reference file whose bytes the warehouse does not hold yet."""
+    results = []
+    for path in reference_files():
+        sha, _ = file_digest(path)
+        if wh.has_sha256(sha):
+            continue
+        results.append(wh.load(parse_csv(path, source=SOURCE, note="bundled with icetrack")))
+    return results

@@ -1,0 +1,330 @@
+"""Bring-your-own figures: two simple, strictly validated CSV formats.
+
+**Observations** (one published figure a row) - header must contain:
+
+    date, measure, value, unit, source_url
+
+optional columns: ``period_end`` (last day of a multi-day period; default = ``date``), ``grain``
+(day|week|month|fiscal_year|period; inferred when absent), ``publisher``, ``published_on``, ``as_of``,
+``note``, ``concept`` and ``definition`` (for a measure the catalogue does not know), and any number of
+dimension columns named ``dim_<name>`` (e.g. ``dim_aor``). Dates are ISO ``YYYY-MM-DD``; values are
+plain non-negative numbers (no thousands separators); ``source_url`` is one or more http(s) URLs separated
+by spaces.
+
+**Targets** (announced goals, quotas and reported baselines) - header must contain:
+
+    target_id, kind, label, concept, scope, value_low, value_high, unit, source_url
+
+optional: ``announced_on``, ``effective_from``, ``reported_by``, ``note``. ``kind`` is target|baseline,
+``scope`` national|field_office, ``unit`` a per-day rate (e.g. "arrests per day").
+
+Any other column, a bad date, a negative/non-numeric value, a missing column or the same key twice with
+different values is an error: the file is refused whole with a one-line message naming file, row and
+problem (the first problem, and how many more there are).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from calendar import monthrange
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from icetrack.metrics.catalogue import CATALOGUE, CONCEPTS
+from icetrack.sources.base import EditionInfo, ParsedSource, SourceError, file_digest, observations_table
+
+PARSER_VERSION = "1"
+SOURCE = "user_csv"
+
+OBS_REQUIRED = ("date", "measure", "value", "unit", "source_url")
+OBS_OPTIONAL = ("period_end", "grain", "publisher", "published_on", "as_of", "note", "concept", "definition")
+TARGET_REQUIRED = ("target_id", "kind", "label", "concept", "scope", "value_low", "value_high", "unit", "source_url")
+TARGET_OPTIONAL = ("announced_on", "effective_from", "reported_by", "note")
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_URL_RE = re.compile(r"^https?://\S+$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+MAX_BYTES = 50 * 1024 * 1024  # a hand-made CSV of figures is small; refuse anything that is clearly not one
+
+
+class _Problems:
+    """Collects row problems so the one-line error can say how many there were."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.items: list[tuple[int | None, str]] = []
+
+    def add(self, row: int | None, problem: str) -> None:
+        self.items.append((row, problem))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            row, problem = self.items[0]
+            more = len(self.items) - 1
+            suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+            raise SourceError(self.path, problem + suffix, row=row)
+
+
+def is_targets_header(fields: list[str]) -> bool:
+    return "target_id" in fields and "value_low" in fields
+
+
+def read_header(path: Path) -> list[str]:
+    text = _read_text(path)
+    first = next(csv.reader(io.StringIO(text)), [])
+    return [c.strip() for c in first]
+
+
+def _read_text(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise SourceError(path, f"file is {size:,} bytes; a figures CSV must be under {MAX_BYTES:,}")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise SourceError(path, "binary data (NUL bytes); expected a UTF-8 CSV")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SourceError(path, f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+
+
+def _parse_date(value: str, column: str, row: int, problems: _Problems, *, required: bool) -> date | None:
+    value = value.strip()
+    if not value:
+        if required:
+            problems.add(row, f"{column} is empty")
+        return None
+    if not _DATE_RE.match(value):
+        problems.add(row, f"{column} '{value}' is not a date YYYY-MM-DD")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.add(row, f"{column} '{value}' is not a real calendar date")
+        return None
+
+
+def _parse_number(value: str, column: str, row: int, problems: _Problems) -> float | None:
+    value = value.strip()
+    if not _NUMBER_RE.match(value):
+        hint = " (write numbers without thousands separators)" if re.match(r"^\d{1,3}(,\d{3})+$", value) else ""
+        problems.add(row, f"{column} '{value}' is not a number{hint}")
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        problems.add(row, f"{column} '{value}' is not finite")
+        return None
+    if number < 0:
+        problems.add(row, f"{column} {value} is negative; published counts and rates are non-negative")
+        return None
+    return number
+
+
+def _check_urls(value: str, row: int, problems: _Problems) -> str | None:
+    urls = value.split()
+    if not urls:
+        problems.add(row, "source_url is empty: every figure needs its source")
+        return None
+    bad = [u for u in urls if not _URL_RE.match(u)]
+    if bad:
+        problems.add(row, f"source_url '{bad[0]}' is not an http(s) URL")
+        return None
+    return " ".join(urls)
+
+
+def _infer_grain(start: date, end: date) -> str:
+    if start == end:
+        return "day"
+    if start.day == 1 and end == date(start.year, start.month, monthrange(start.year, start.month)[1]):
+        return "month"
+    if (start.month, start.day) == (10, 1) and end == date(start.year + 1, 9, 30):
+        return "fiscal_year"
+    if (end - start).days == 6:
+        return "week"
+    return "period"
+
+
+def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    text = _read_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SourceError(path, "empty file: no header row") from None
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise SourceError(path, f"column '{dup}' appears twice in the header", row=1)
+    rows = []
+    for lineno, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue  # blank lines carry no figure
+        if len(cells) != len(header):
+            raise SourceError(path, f"{len(cells)} cells but the header has {len(header)} columns", row=lineno)
+        row = dict(zip(header, cells))
+        row["__line__"] = str(lineno)
+        rows.append(row)
+    if not rows:
+        raise SourceError(path, "no data rows under the header")
+    return header, rows
+
+
+def _check_columns(path: Path, header: list[str], required: tuple, optional: tuple, allow_dims: bool) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise SourceError(path, f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+                          row=1)
+    unknown = [c for c in header if c not in required and c not in optional
+               and not (allow_dims and c.startswith("dim_") and _NAME_RE.match(c[4:] or "-"))]
+    if unknown:
+        raise SourceError(path, f"unknown column '{unknown[0]}' (allowed: {', '.join(required + optional)}"
+                                f"{', dim_<name>' if allow_dims else ''})", row=1)
+
+
+def _uniform(rows: list[dict[str, str]], column: str, path: Path) -> str | None:
+    values = {r.get(column, "").strip() for r in rows} - {""}
+    if len(values) > 1:
+        raise SourceError(path, f"column '{column}' must hold one value for the whole file (one edition); "
+                                f"found {len(values)}: {', '.join(sorted(values)[:3])}")
+    return values.pop() if values else None
+
+
+def parse_observations_csv(path: str | Path, *, source: str = SOURCE, publisher: str | None = None,
+                           note: str | None = None) -> ParsedSource:
+    path = Path(path)
+    header, rows = _rows(path)
+    if is_targets_header(header):
+        raise SourceError(path, "this is a targets file; use parse_targets_csv")
+    _check_columns(path, header, OBS_REQUIRED, OBS_OPTIONAL, allow_dims=True)
+    problems = _Problems(path)
+    dim_columns = [c for c in header if c.startswith("dim_")]
+    out: list[dict[str, Any]] = []
+    seen: dict[tuple, tuple[float, int]] = {}
+    new_measures: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        line = int(r["__line__"])
+        start = _parse_date(r["date"], "date", line, problems, required=True)
+        end = _parse_date(r.get("period_end", ""), "period_end", line, problems, required=False) or start
+        value = _parse_number(r["value"], "value", line, problems)
+        url = _check_urls(r["source_url"], line, problems)
+        measure = r["measure"].strip()
+        unit = " ".join(r["unit"].split())
+        if not _NAME_RE.match(measure):
+            problems.add(line, f"measure '{measure}' must be lower_snake_case")
+            continue
+        if not unit:
+            problems.add(line, "unit is empty")
+            continue
+        known = CATALOGUE.get(measure)
+        if known and unit != known.unit:
+            problems.add(line, f"unit '{unit}' for {measure}; the catalogue unit is '{known.unit}'")
+            continue
+        concept = r.get("concept", "").strip() or None
+        if concept and concept not in CONCEPTS:
+            problems.add(line, f"concept '{concept}' is not one of {', '.join(CONCEPTS)}")
+            continue
+        if not known:
+            new_measures.setdefault(measure, {"measure": measure, "concept": concept,
+                                              "definition": r.get("definition", "").strip() or None})
+        if start and end and end < start:
+            problems.add(line, f"period_end {end} is before date {start}")
+            continue
+        grain = r.get("grain", "").strip() or (_infer_grain(start, end) if start and end else None)
+        if grain and grain not in ("day", "week", "month", "fiscal_year", "period"):
+            problems.add(line, f"grain '{grain}' is not one of day, week, month, fiscal_year, period")
+            continue
+        dims = {c[4:]: " ".join(r[c].split()) for c in dim_columns if r[c].strip()}
+        if None in (start, end, value, url):
+            continue
+        key = (measure, tuple(sorted(dims.items())), start, end)
+        if key in seen:
+            previous, prev_line = seen[key]
+            if previous != value:
+                problems.add(line, f"duplicate key {measure} {start}"
+                                   f"{' ' + str(dims) if dims else ''} with a different value "
+                                   f"({value:g} here, {previous:g} on row {prev_line})")
+            continue  # an identical repeat adds nothing
+        seen[key] = (value, line)
+        out.append({"measure": measure, "period_start": start, "period_end": end, "grain": grain, "dims": dims,
+                    "value": value, "unit": unit, "source_url": url, "note": r.get("note", "").strip() or None})
+    problems.raise_if_any()
+    sha, size = file_digest(path)
+    published = _uniform(rows, "published_on", path)
+    as_of = _uniform(rows, "as_of", path)
+    urls = {o["source_url"] for o in out}
+    edition = EditionInfo(
+        source=source,
+        publisher=publisher or _uniform(rows, "publisher", path) or "user-supplied (see each figure's source_url)",
+        file_name=path.name,
+        sha256=sha,
+        size_bytes=size,
+        parser_version=PARSER_VERSION,
+        original_url=urls.pop() if len(urls) == 1 else None,
+        published_on=date.fromisoformat(published) if published and _DATE_RE.match(published) else None,
+        as_of=date.fromisoformat(as_of) if as_of and _DATE_RE.match(as_of) else None,
+        title=f"figures from {path.name}",
+        note=note,
+    )
+    return ParsedSource(edition, observations_table(out), measure_definitions=list(new_measures.values()))
+
+
+def parse_targets_csv(path: str | Path, *, source: str = SOURCE, note: str | None = None) -> ParsedSource:
+    path = Path(path)
+    header, rows = _rows(path)
+    _check_columns(path, header, TARGET_REQUIRED, TARGET_OPTIONAL, allow_dims=False)
+    problems = _Problems(path)
+    targets: list[dict[str, Any]] = []
+    ids: set[str] = set()
+    for r in rows:
+        line = int(r["__line__"])
+        tid = r["target_id"].strip()
+        if not _NAME_RE.match(tid):
+            problems.add(line, f"target_id '{tid}' must be lower_snake_case")
+            continue
+        if tid in ids:
+            problems.add(line, f"target_id '{tid}' appears twice")
+            continue
+        ids.add(tid)
+        kind, scope, concept = r["kind"].strip(), r["scope"].strip(), r["concept"].strip()
+        if kind not in ("target", "baseline"):
+            problems.add(line, f"kind '{kind}' must be target or baseline")
+        if scope not in ("national", "field_office"):
+            problems.add(line, f"scope '{scope}' must be national or field_office")
+        if concept not in CONCEPTS:
+            problems.add(line, f"concept '{concept}' is not one of {', '.join(CONCEPTS)}")
+        unit = " ".join(r["unit"].split())
+        if "per day" not in unit:
+            problems.add(line, f"unit '{unit}' is not a per-day rate (e.g. 'arrests per day')")
+        low = _parse_number(r["value_low"], "value_low", line, problems)
+        high = _parse_number(r["value_high"], "value_high", line, problems)
+        if low is not None and high is not None and high < low:
+            problems.add(line, f"value_high {high:g} is below value_low {low:g}")
+        url = _check_urls(r["source_url"], line, problems)
+        label = r["label"].strip()
+        if not label:
+            problems.add(line, "label is empty")
+        announced = _parse_date(r.get("announced_on", ""), "announced_on", line, problems, required=False)
+        effective = _parse_date(r.get("effective_from", ""), "effective_from", line, problems, required=False)
+        targets.append({"target_id": tid, "kind": kind, "label": label, "concept": concept, "scope": scope,
+                        "value_low": low, "value_high": high, "unit": unit, "announced_on": announced,
+                        "effective_from": effective, "reported_by": r.get("reported_by", "").strip() or None,
+                        "source_url": url, "note": r.get("note", "").strip() or None})
+    problems.raise_if_any()
+    sha, size = file_digest(path)
+    edition = EditionInfo(source=source, publisher="press reports and official statements (see each target's "
+                          "source_url)", file_name=path.name, sha256=sha, size_bytes=size,
+                          parser_version=PARSER_VERSION, title=f"targets from {path.name}", note=note)
+    return ParsedSource(edition, observations_table([]), targets=targets)
+
+
+def parse_csv(path: str | Path, *, source: str = SOURCE, note: str | None = None) -> ParsedSource:
+    """Either format, told apart by the header."""
+    path = Path(path)
+    if is_targets_header(read_header(path)):
+        return parse_targets_csv(path, source=source, note=note)
+    return parse_observations_csv(path, source=source, note=note)

@@ -1,0 +1,314 @@
+"""The embedded DuckDB warehouse: editions, vintaged observations, targets.
+
+Every published figure is stored once per edition that published it, keyed by
+(edition, measure, dimensions, reference period). Nothing is overwritten: a revised number is a new row
+from a newer edition, so any past vintage can be reconstructed. Loads are all-or-nothing (one
+transaction) and idempotent (an edition is its bytes: the same sha256 again is skipped and says so).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from platformdirs import user_data_dir
+
+from icetrack.sources.base import ParsedSource, SourceError
+
+SCHEMA_VERSION = "1"
+
+# Why these keys: a figure is identified by what was counted (measure + dimensions), for which period,
+# according to which edition. `dims_key` is the canonical text form of the dimensions map so it can be
+# part of a primary key; `dims` keeps the map for filtering.
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS editions (
+    edition_id      VARCHAR PRIMARY KEY,
+    source          VARCHAR NOT NULL,
+    publisher       VARCHAR NOT NULL,
+    title           VARCHAR,
+    original_url    VARCHAR,
+    file_name       VARCHAR NOT NULL,
+    sha256          VARCHAR NOT NULL UNIQUE,
+    size_bytes      BIGINT NOT NULL,
+    published_on    DATE,
+    as_of           DATE,
+    ingested_at     TIMESTAMP NOT NULL,
+    parser_version  VARCHAR NOT NULL,
+    synthetic       BOOLEAN NOT NULL,
+    note            VARCHAR,
+    n_observations  BIGINT NOT NULL,
+    n_targets       BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS observations (
+    edition_id    VARCHAR NOT NULL,
+    measure       VARCHAR NOT NULL,
+    dims          MAP(VARCHAR, VARCHAR) NOT NULL,
+    dims_key      VARCHAR NOT NULL,
+    period_start  DATE NOT NULL,
+    period_end    DATE NOT NULL,
+    grain         VARCHAR NOT NULL,
+    value         DOUBLE NOT NULL,
+    unit          VARCHAR NOT NULL,
+    source_url    VARCHAR,
+    note          VARCHAR,
+    PRIMARY KEY (edition_id, measure, dims_key, period_start, period_end)
+);
+CREATE TABLE IF NOT EXISTS targets (
+    edition_id      VARCHAR NOT NULL,
+    target_id       VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,   -- 'target' (a goal/quota) or 'baseline' (a reported past rate)
+    label           VARCHAR NOT NULL,
+    concept         VARCHAR NOT NULL,   -- what it counts, e.g. 'arrests' (see metrics.catalogue)
+    scope           VARCHAR NOT NULL,   -- 'national' or 'field_office'
+    value_low       DOUBLE NOT NULL,
+    value_high      DOUBLE NOT NULL,
+    unit            VARCHAR NOT NULL,
+    announced_on    DATE,
+    effective_from  DATE,
+    reported_by     VARCHAR,
+    source_url      VARCHAR NOT NULL,
+    note            VARCHAR,
+    PRIMARY KEY (edition_id, target_id)
+);
+CREATE TABLE IF NOT EXISTS measure_definitions (
+    edition_id  VARCHAR NOT NULL,
+    measure     VARCHAR NOT NULL,
+    concept     VARCHAR,
+    definition  VARCHAR,
+    PRIMARY KEY (edition_id, measure)
+);
+-- The vintage a reader means by default: for each figure, the value from the edition queried last
+-- (as-of date, then publication date, then ingestion time).
+CREATE OR REPLACE VIEW observations_latest AS
+SELECT o.*, e.as_of, e.published_on, e.source, e.synthetic
+FROM observations o JOIN editions e USING (edition_id)
+QUALIFY row_number() OVER (
+    PARTITION BY o.measure, o.dims_key, o.period_start, o.period_end
+    ORDER BY coalesce(e.as_of, e.published_on) DESC NULLS LAST, e.ingested_at DESC, e.edition_id DESC
+) = 1;
+-- Targets: a target re-published in a later edition of the same file replaces the earlier one.
+CREATE OR REPLACE VIEW targets_latest AS
+SELECT t.*, e.file_name
+FROM targets t JOIN editions e USING (edition_id)
+QUALIFY row_number() OVER (PARTITION BY t.target_id ORDER BY e.ingested_at DESC, e.edition_id DESC) = 1;
+"""
+
+_DIMS_KEY_SQL = "array_to_string(list_sort(list_transform(map_entries(dims), lambda x: x.key || '=' || x.value)), '|')"
+
+
+class WarehouseError(RuntimeError):
+    """A problem with the warehouse file itself (locked, wrong schema version, not a DuckDB file)."""
+
+
+def default_warehouse_path() -> Path:
+    env = os.environ.get("ICETRACK_WAREHOUSE")
+    if env:
+        return Path(env).expanduser()
+    return Path(user_data_dir("icetrack", appauthor=False)) / "warehouse.duckdb"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    edition_id: str
+    file_name: str
+    loaded: bool  # False when the same bytes were already in the warehouse
+    n_observations: int
+    n_targets: int
+    message: str
+
+
+class Warehouse:
+    """A connection to the warehouse. Use :func:`open_warehouse`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool):
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- loading -----------------------------------------------------------------------------------
+    def has_sha256(self, sha256: str) -> str | None:
+        row = self.con.execute("SELECT edition_id FROM editions WHERE sha256 = ?", [sha256]).fetchone()
+        return row[0] if row else None
+
+    def load(self, parsed: ParsedSource) -> LoadResult:
+        """Load one parsed edition in a single transaction; skip it when its bytes are already here."""
+        ed = parsed.edition
+        existing = self.has_sha256(ed.sha256)
+        n_obs, n_tgt = parsed.observations.num_rows, len(parsed.targets)
+        if existing:
+            return LoadResult(existing, ed.file_name, False, 0, 0,
+                              f"{ed.file_name}: already loaded as edition {existing} (same sha256); nothing changed")
+        if self.read_only:
+            raise WarehouseError(f"{self.path}: opened read-only; cannot load {ed.file_name}")
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self._insert(parsed)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return LoadResult(ed.edition_id, ed.file_name, True, n_obs, n_tgt,
+                          f"{ed.file_name}: loaded edition {ed.edition_id} ({n_obs:,} observations, {n_tgt} targets)")
+
+    def _insert(self, parsed: ParsedSource) -> None:
+        ed = parsed.edition
+        con = self.con
+        con.execute(
+            "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256,
+             ed.size_bytes, ed.published_on, ed.as_of, datetime.now(timezone.utc).replace(tzinfo=None),
+             ed.parser_version, ed.synthetic, ed.note, parsed.observations.num_rows, len(parsed.targets)],
+        )
+        staged = parsed.observations  # noqa: F841 - referenced by name in the SQL below
+        dup = con.execute(
+            f"""SELECT measure, {_DIMS_KEY_SQL} AS k, period_start, period_end, count(*) AS n
+                FROM staged GROUP BY ALL HAVING count(*) > 1 LIMIT 1"""
+        ).fetchone()
+        if dup:
+            raise SourceError(ed.file_name, f"two values for {dup[0]} [{dup[1] or 'no dimensions'}] "
+                                            f"{dup[2]}..{dup[3]}; a figure must be published once per edition")
+        con.execute(
+            f"""INSERT INTO observations
+                SELECT ? AS edition_id, measure, dims, {_DIMS_KEY_SQL}, period_start, period_end, grain, value,
+                       unit, source_url, note
+                FROM staged""",
+            [ed.edition_id],
+        )
+        for t in parsed.targets:
+            con.execute(
+                "INSERT INTO targets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [ed.edition_id, t["target_id"], t["kind"], t["label"], t["concept"], t["scope"], t["value_low"],
+                 t["value_high"], t["unit"], t.get("announced_on"), t.get("effective_from"), t.get("reported_by"),
+                 t["source_url"], t.get("note")],
+            )
+        for m in parsed.measure_definitions:
+            con.execute("INSERT INTO measure_definitions VALUES (?,?,?,?)",
+                        [ed.edition_id, m["measure"], m.get("concept"), m.get("definition")])
+
+    # -- reading -----------------------------------------------------------------------------------
+    def editions(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM editions ORDER BY coalesce(as_of, published_on), file_name").df()
+
+    def edition_urls(self) -> dict[str, list[str]]:
+        """Every distinct source URL cited by each edition's figures (a figure may cite several)."""
+        rows = self.con.execute(
+            """SELECT edition_id, list(DISTINCT u ORDER BY u) FROM (
+                   SELECT edition_id, unnest(string_split(source_url, ' ')) AS u FROM observations
+                   WHERE source_url IS NOT NULL
+                   UNION SELECT edition_id, source_url FROM targets)
+               GROUP BY edition_id"""
+        ).fetchall()
+        return {e: urls for e, urls in rows}
+
+    def targets(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM targets_latest ORDER BY kind DESC, value_low").df()
+
+    def measures(self) -> pd.DataFrame:
+        return self.con.execute(
+            """SELECT measure, any_value(unit) AS unit, any_value(grain) AS grain, count(*) AS n_observations,
+                      count(DISTINCT edition_id) AS n_editions, min(period_start) AS first_period,
+                      max(period_end) AS last_period
+               FROM observations GROUP BY measure ORDER BY measure"""
+        ).df()
+
+    def series_arrow(self, measure: str, *, vintage: str = "latest", dims: dict[str, str] | None = None,
+                     grain: str | None = None) -> pa.Table:
+        """One measure as a long table. ``vintage``: 'latest', 'all' or an edition id."""
+        where, params = ["measure = ?"], [measure]
+        for k, v in (dims or {}).items():
+            where.append("dims[?] = ?")
+            params += [k, v]
+        if grain:
+            where.append("grain = ?")
+            params.append(grain)
+        if vintage == "latest":
+            rel = "observations_latest"
+        else:
+            rel = ("(SELECT o.*, e.as_of, e.published_on, e.source, e.synthetic FROM observations o "
+                   "JOIN editions e USING (edition_id))")
+            if vintage != "all":
+                where.append("edition_id = ?")
+                params.append(vintage)
+        sql = (f"SELECT edition_id, measure, dims, dims_key, period_start, period_end, grain, value, unit, as_of, "
+               f"published_on, source_url, note, synthetic FROM {rel} WHERE {' AND '.join(where)} "
+               f"ORDER BY dims_key, period_start, period_end, coalesce(as_of, published_on)")
+        return self.con.sql(sql, params=params).to_arrow_table()
+
+    def series(self, measure: str, **kw) -> pd.DataFrame:
+        return self.series_arrow(measure, **kw).to_pandas()
+
+    def ibis(self):
+        """An Ibis connection over this warehouse's DuckDB connection (for metrics)."""
+        import ibis
+
+        return ibis.duckdb.from_connection(self.con)
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        raise WarehouseError(f"{path}: cannot open warehouse ({' '.join(str(e).split())[:200]})") from None
+    except duckdb.Error as e:
+        raise WarehouseError(f"{path}: not a usable DuckDB warehouse ({' '.join(str(e).split())[:200]})") from None
+
+
+def open_warehouse(path: str | Path | None = None, *, read_only: bool = False,
+                   load_reference: bool = True) -> Warehouse:
+    """Open (creating if needed) the warehouse. The bundled reference facts load on first use."""
+    path = Path(path).expanduser() if path else default_warehouse_path()
+    if read_only:
+        if not path.exists():
+            raise WarehouseError(f"{path}: no warehouse here (run `icetrack ingest` or `icetrack report` first)")
+        wh = Warehouse(_connect(path, True), path, True)
+        _check_schema(wh)
+        return wh
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not path.exists()
+    con = _connect(path, False)
+    wh = Warehouse(con, path, False)
+    if fresh or not _has_table(con, "meta"):
+        con.execute("BEGIN TRANSACTION")
+        con.execute(_SCHEMA_SQL)
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        con.execute("COMMIT")
+    _check_schema(wh)
+    if load_reference:
+        from icetrack.sources.reference import ensure_reference_loaded
+
+        ensure_reference_loaded(wh)
+    return wh
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def _check_schema(wh: Warehouse) -> None:
+    if not _has_table(wh.con, "meta"):
+        raise WarehouseError(f"{wh.path}: not an icetrack warehouse (no meta table)")
+    row = wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if not row or row[0] != SCHEMA_VERSION:
+        raise WarehouseError(f"{wh.path}: warehouse schema {row[0] if row else '?'} is not {SCHEMA_VERSION}; "
+                             "rebuild it with a fresh --warehouse path")
+
+
+def load_all(wh: Warehouse, parsed: Iterable[ParsedSource]) -> list[LoadResult]:
+    return [wh.load(p) for p in parsed]
