@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,7 +22,7 @@ from icetrack import __version__
 from icetrack.sources.base import SourceError
 from icetrack.warehouse import WarehouseError, default_warehouse_path, open_warehouse
 
-console = Console()
+console = Console(soft_wrap=True)  # messages are never wrapped mid-word; tables still fit the terminal
 err_console = Console(stderr=True)
 
 
@@ -109,9 +110,47 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
                 result = wh.load(p)
             except (SourceError, WarehouseError) as e:
                 _fail(str(e))
-            console.print(result.message, highlight=False)
+            console.print(result.message, highlight=False, markup=False)
             for w in p.warnings:
-                console.print(f"  warning: {w}", style="yellow", highlight=False)
+                console.print(f"  warning: {w}", style="yellow", highlight=False, markup=False)
+            if result.loaded:
+                _say_how_copies_differ(wh, result.edition_id)
+
+
+def _say_how_copies_differ(wh, edition_id: str) -> None:
+    """A second copy of an edition (same data date, other bytes) is loaded as its own edition; say how it differs."""
+    for other in wh.same_data_date_editions(edition_id):
+        d = wh.diff_editions(other, edition_id)
+        name = wh.con.execute("SELECT file_name FROM editions WHERE edition_id = ?", [other]).fetchone()[0]
+        if d["n_changed"] == d["n_only_in_a"] == d["n_only_in_b"] == 0:
+            console.print(f"  same data date as {name} ({other}): other bytes, identical figures", highlight=False)
+            continue
+        console.print(f"  same data date as {name} ({other}): {d['n_changed']} figures differ, "
+                      f"{d['n_only_in_a']} only there, {d['n_only_in_b']} only here", style="yellow", highlight=False,
+                      markup=False)
+        for ex in d["examples"]:
+            console.print(f"    {ex['measure']} [{ex['dims_key']}] {ex['period_start']}: {ex['value_a']:g} there, "
+                          f"{ex['value_b']:g} here", highlight=False, markup=False)
+
+
+@cli.command()
+@click.argument("what", type=click.Choice(["ice-detention"]))
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=Path("downloads"),
+              show_default=True, help="Folder for the downloaded file.")
+@click.option("--url", "page_url", default=None, help="Page that links the workbooks (default: ICE's page).")
+@click.option("--no-ingest", is_flag=True, help="Only download.")
+@click.pass_context
+def fetch(ctx: click.Context, what: str, dest: Path, page_url: str | None, no_ingest: bool) -> None:
+    """Download the current ICE detention workbook (then ingest it)."""
+    from icetrack.sources.fetch import DETENTION_PAGE, FetchError, fetch_ice_detention
+
+    try:
+        path = fetch_ice_detention(dest, page_url or DETENTION_PAGE)
+    except FetchError as e:
+        _fail(str(e))
+    console.print(f"downloaded {path}", highlight=False)
+    if not no_ingest:
+        ctx.invoke(ingest, paths=(path,))
 
 
 # -- targets ----------------------------------------------------------------------------------------
@@ -263,6 +302,52 @@ def series(ctx: click.Context, measure: str, vintage: str, dims: tuple[str, ...]
         for r in rows:
             period = r["period_start"] if r["period_start"] == r["period_end"] else f"{r['period_start']}..{r['period_end']}"
             table.add_row(r["dims_key"], period, f"{r['value']:,.6g}", r["unit"], r["edition_id"], r["as_of"] or "")
+        console.print(table)
+
+
+@cli.command()
+@click.argument("measure")
+@click.option("--period", required=True, metavar="YYYY-MM|YYYY-MM-DD|FYyyyy", help="The reference period.")
+@click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE", help="Filter on a dimension (repeatable).")
+@click.option("--agency", help="Shorthand for --dim agency=VALUE.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def revisions(ctx: click.Context, measure: str, period: str, dims: tuple[str, ...], agency: str | None,
+              as_json: bool) -> None:
+    """Each edition's value of one figure for one period, with flags for suspect editions.
+
+    JSON: {measure, period, period_start, period_end, filters, flags_legend, series: [{dims, dims_key, unit,
+    grain, n_editions, first_value, latest_value, min_value, max_value, editions: [{edition_id, file_name,
+    published_on, as_of, value, change, flags, note}]}]}; editions in publication order, change = value minus
+    the previous edition's value.
+    """
+    from icetrack.metrics.revisions import parse_period
+    from icetrack.metrics.revisions import revisions as revision_paths
+
+    filters = _dims_filters(dims)
+    if agency:
+        filters["agency"] = agency
+    try:
+        parse_period(period)
+    except ValueError as e:
+        _fail(str(e))
+    with _open(ctx) as wh:
+        if measure not in set(wh.measures().measure):
+            _fail(f"unknown measure '{measure}' (loaded: {', '.join(wh.measures().measure)})")
+        result = revision_paths(wh.ibis(), measure, period, filters)
+    if not result["series"]:
+        _fail(f"no {measure} figure for {period} matching {filters or 'no filter'}")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for s in result["series"]:
+        table = Table(title=escape(f"{measure} [{s['dims_key']}] {period}: {s['n_editions']} editions"),
+                      pad_edge=False)
+        for col in ("published", "as of", "value", "change", "file", "flags"):
+            table.add_column(col, justify="right" if col in ("value", "change") else "left", overflow="fold")
+        for e in s["editions"]:
+            table.add_row(e["published_on"] or "", e["as_of"] or "", f"{e['value']:,.6g}",
+                          "" if e["change"] is None else f"{e['change']:+,.6g}", e["file_name"], ", ".join(e["flags"]))
         console.print(table)
 
 

@@ -217,6 +217,38 @@ class Warehouse:
         ).fetchall()
         return {e: urls for e, urls in rows}
 
+    def diff_editions(self, a: str, b: str, examples: int = 5) -> dict:
+        """How edition ``b``'s figures differ from edition ``a``'s (same measure, dimensions and period)."""
+        rows = self.con.execute(
+            """WITH x AS (SELECT * FROM observations WHERE edition_id = ?),
+                    y AS (SELECT * FROM observations WHERE edition_id = ?)
+               SELECT coalesce(x.measure, y.measure) AS measure, coalesce(x.dims_key, y.dims_key) AS dims_key,
+                      coalesce(x.period_start, y.period_start) AS period_start,
+                      coalesce(x.period_end, y.period_end) AS period_end, x.value AS value_a, y.value AS value_b
+               FROM x FULL OUTER JOIN y USING (measure, dims_key, period_start, period_end)
+               WHERE x.value IS DISTINCT FROM y.value
+               ORDER BY measure, dims_key, period_start""",
+            [a, b],
+        ).fetchall()
+        changed = [r for r in rows if r[4] is not None and r[5] is not None]
+        return {
+            "edition_a": a, "edition_b": b,
+            "n_changed": len(changed),
+            "n_only_in_a": sum(1 for r in rows if r[5] is None),
+            "n_only_in_b": sum(1 for r in rows if r[4] is None),
+            "examples": [{"measure": r[0], "dims_key": r[1], "period_start": str(r[2]), "period_end": str(r[3]),
+                          "value_a": r[4], "value_b": r[5]} for r in changed[:examples]],
+        }
+
+    def same_data_date_editions(self, edition_id: str) -> list[str]:
+        """Other editions of the same source with the same as-of date (re-saved copies, re-issues)."""
+        rows = self.con.execute(
+            """SELECT o.edition_id FROM editions o JOIN editions e ON o.source = e.source AND o.as_of = e.as_of
+               WHERE e.edition_id = ? AND o.edition_id <> e.edition_id ORDER BY o.ingested_at""",
+            [edition_id],
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def targets(self) -> pd.DataFrame:
         return self.con.execute("SELECT * FROM targets_latest ORDER BY kind DESC, value_low").df()
 

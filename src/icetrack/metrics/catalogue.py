@@ -58,6 +58,69 @@ CATALOGUE: dict[str, MeasureDef] = {
             "removals", "ICE removals", "removals", "removals",
             "ICE removals under the counting rule in force for the fiscal year (ICE annual report).",
         ),
+        # ICE detention-statistics workbooks (sources/ice_detention.py). Fiscal-year-to-date, revised until
+        # the year is locked: every value is stored with its edition.
+        MeasureDef(
+            "currently_detained", "Currently detained (ICE workbook)", "detained_population", "persons",
+            "People in ICE detention on the workbook's as-of date, by criminality and arresting agency "
+            "(midnight headcount from ICE's IIDS).",
+        ),
+        MeasureDef(
+            "currently_detained_by_disposition", "Currently detained by processing disposition",
+            "detained_population", "persons",
+            "People in ICE detention on the as-of date, by processing disposition and detention facility type.",
+        ),
+        MeasureDef(
+            "book_ins", "Initial book-ins", "book_ins", "book-ins",
+            "Initial book-ins into ICE detention per month, by arresting agency (ICE or CBP). A book-in is not an "
+            "arrest: ICE arrests not detained are missing, CBP arrests transferred to ICE are included.",
+        ),
+        MeasureDef(
+            "book_ins_by_facility_type", "Initial book-ins by facility type", "book_ins", "book-ins",
+            "Initial book-ins by detention facility type and criminality.",
+        ),
+        MeasureDef(
+            "book_outs", "Final book-outs by release reason", "book_outs", "book-outs",
+            "Final book-outs per month by release reason and criminality. 'Release to Remove' is a removal; "
+            "bond, recognizance, supervision, parole, terminated proceedings and relief are releases; "
+            "transfers are neither.",
+        ),
+        MeasureDef(
+            "book_outs_by_facility_type", "Final book-outs by facility type", "book_outs", "book-outs",
+            "Final book-outs fiscal-year-to-date by detention facility type.",
+        ),
+        MeasureDef(
+            "removals_fytd", "ICE removals, fiscal year to date", "removals", "removals",
+            "The 'ICE Removals: FYnnnn' total of the workbook: removals from Oct 1 to the as-of date, under the "
+            "counting rule in force (FY2025 adds expedited-removal/voluntary-return turnovers not detained; "
+            "from March 2025 Title 50 expulsions).",
+        ),
+        MeasureDef(
+            "adp", "Average daily population", "detained_population", "persons (average daily population, midnight)",
+            "Average daily population in ICE detention per month (midnight headcounts), by arresting agency and "
+            "criminality. A '24-hour' population (anyone held that day) is larger.",
+        ),
+        MeasureDef(
+            "alos", "Average length of stay", "length_of_stay", "days",
+            "Average length of stay (days) of people booked out in the month, by arresting agency and criminality.",
+        ),
+        MeasureDef(
+            "adp_by_facility_type", "Average daily population by facility type", "detained_population",
+            "persons (average daily population, midnight)", "Average daily population by detention facility type.",
+        ),
+        MeasureDef(
+            "alos_by_facility_type", "Average length of stay by facility type", "length_of_stay", "days",
+            "Average length of stay by detention facility type.",
+        ),
+        MeasureDef(
+            "facility_adp", "Facility average daily population", "detained_population", "persons",
+            "Fiscal-year-to-date average daily population of each listed facility (facilities holding at least "
+            "one person at the pull), by security level, gender, criminality or threat level.",
+        ),
+        MeasureDef(
+            "facility_alos", "Facility average length of stay", "length_of_stay", "days",
+            "Fiscal-year-to-date average length of stay at each listed facility.",
+        ),
     ]
 }
 
