@@ -46,9 +46,12 @@ def test_fetch_downloads_and_ingests_the_newest_workbook(local_site, icetrack, t
                       "--dest", str(dest))
     assert (dest / "FY25_detentionStats08292025.xlsx").stat().st_size > 100_000
     assert not list(dest.glob("*.part"))
-    assert "loaded edition ice_detention_workbook:" in result.stdout
+    # the bundled national subset of this edition is replaced by the full workbook
+    assert "replaced the bundled national subset with the full edition ice_detention_workbook:" in result.stdout
     rows = icetrack.json("series", "removals_fytd")
-    assert [(r["as_of"], r["value"]) for r in rows] == [("2025-08-18", 283295.0)]
+    assert [r["value"] for r in rows if r["as_of"] == "2025-08-18"] == [283295.0]
+    edition = next(e for e in icetrack.json("editions") if e["file_name"] == "FY25_detentionStats08292025.xlsx")
+    assert edition["completeness"] == "full"
 
 
 def test_missing_workbook_is_an_http_error(local_site, tmp_path):

@@ -164,8 +164,13 @@ def test_reference_facts_load_once(warehouse_path):
         first = wh.editions()
     with open_warehouse(warehouse_path) as wh:
         again = wh.editions()
-    assert len(first) == len(again) == 3
-    assert set(first.source) == {"icetrack_reference"}
+    assert len(first) == len(again)
+    assert list(first.edition_id) == list(again.edition_id)
+    reference = first[first.source == "icetrack_reference"]
+    assert sorted(reference.file_name) == ["arrest_targets_2025.csv", "detention_capacity.csv",
+                                           "ice_daily_enforcement_posts_2025.csv", "ice_fy2024_annual_report.csv"]
+    bundled = first[first.source == "ice_detention_workbook"]
+    assert len(bundled) == 30 and set(bundled.completeness) == {"national"}
 
 
 def test_warehouse_location_from_environment(tmp_path, monkeypatch):

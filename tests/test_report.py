@@ -29,7 +29,8 @@ def test_report_is_self_contained_with_chart_table_and_sources(icetrack, tmp_pat
     assert not re.search(r'src="https?://', html)
     assert "7,314" in html and "1,179" in html and "3,486" in html
     assert "2025-01-27" in html and "2025-01-26" in html  # both readings of the peak day
-    assert html.count('id="note-') == 3  # posts, targets and annual report editions, each numbered once
+    # every loaded edition (bundled references and national workbook figures) is cited once
+    assert len(re.findall(r'<li id="note-\d+">', html)) == len(set(re.findall(r'<li id="note-(\d+)">', html))) == 34
     assert "nbcconnecticut.com" in html and "Washington Post" in html
     assert "Definitions" in html and "not an arrest" in html
 

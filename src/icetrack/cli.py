@@ -153,6 +153,30 @@ def fetch(ctx: click.Context, what: str, dest: Path, page_url: str | None, no_in
         ctx.invoke(ingest, paths=(path,))
 
 
+@cli.command("rebuild-bundle")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the table (default: the package's data/ice_detention_national.parquet).")
+def rebuild_bundle(folder: Path, out: Path | None) -> None:
+    """Rebuild the bundled national figures from a folder of ICE detention workbooks."""
+    from icetrack.sources.ice_detention_bundle import build_bundle
+
+    files = sorted(folder.rglob("*.xlsx"))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task("parsing", total=len(files))
+
+        def step(f: Path) -> None:
+            progress.update(task, description=f"parsing {f.name}")
+            progress.advance(task)
+
+        try:
+            path, n_editions, n_rows = build_bundle(folder, out, progress=step)
+        except SourceError as e:
+            _fail(str(e))
+    console.print(f"wrote {n_rows:,} national figures from {n_editions} editions to {path}", highlight=False)
+
+
 # -- targets ----------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the full ledger as JSON.")

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS editions (
     ingested_at     TIMESTAMP NOT NULL,
     parser_version  VARCHAR NOT NULL,
     synthetic       BOOLEAN NOT NULL,
+    completeness    VARCHAR NOT NULL,   -- 'full', or 'national' for a bundled subset of the file's figures
     note            VARCHAR,
     n_observations  BIGINT NOT NULL,
     n_targets       BIGINT NOT NULL
@@ -147,34 +148,50 @@ class Warehouse:
         row = self.con.execute("SELECT edition_id FROM editions WHERE sha256 = ?", [sha256]).fetchone()
         return row[0] if row else None
 
+    def _completeness(self, sha256: str) -> str | None:
+        row = self.con.execute("SELECT completeness FROM editions WHERE sha256 = ?", [sha256]).fetchone()
+        return row[0] if row else None
+
     def load(self, parsed: ParsedSource) -> LoadResult:
-        """Load one parsed edition in a single transaction; skip it when its bytes are already here."""
+        """Load one parsed edition in a single transaction; skip it when its bytes are already here.
+
+        The one exception: an edition held only as a bundled subset ('national') is replaced, in the same
+        transaction, by the full parse of the file itself.
+        """
         ed = parsed.edition
-        existing = self.has_sha256(ed.sha256)
+        held = self._completeness(ed.sha256)
         n_obs, n_tgt = parsed.observations.num_rows, len(parsed.targets)
-        if existing:
+        upgrade = held is not None and held != "full" and ed.completeness == "full"
+        if held is not None and not upgrade:
+            existing = self.has_sha256(ed.sha256)
             return LoadResult(existing, ed.file_name, False, 0, 0,
                               f"{ed.file_name}: already loaded as edition {existing} (same sha256); nothing changed")
         if self.read_only:
             raise WarehouseError(f"{self.path}: opened read-only; cannot load {ed.file_name}")
         self.con.execute("BEGIN TRANSACTION")
         try:
+            if upgrade:
+                old = self.has_sha256(ed.sha256)
+                for table in ("observations", "targets", "measure_definitions", "editions"):
+                    self.con.execute(f"DELETE FROM {table} WHERE edition_id = ?", [old])
             self._insert(parsed)
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        what = "replaced the bundled national subset with the full" if upgrade else "loaded"
         return LoadResult(ed.edition_id, ed.file_name, True, n_obs, n_tgt,
-                          f"{ed.file_name}: loaded edition {ed.edition_id} ({n_obs:,} observations, {n_tgt} targets)")
+                          f"{ed.file_name}: {what} edition {ed.edition_id} ({n_obs:,} observations, {n_tgt} targets)")
 
     def _insert(self, parsed: ParsedSource) -> None:
         ed = parsed.edition
         con = self.con
         con.execute(
-            "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256,
              ed.size_bytes, ed.published_on, ed.as_of, datetime.now(timezone.utc).replace(tzinfo=None),
-             ed.parser_version, ed.synthetic, ed.note, parsed.observations.num_rows, len(parsed.targets)],
+             ed.parser_version, ed.synthetic, ed.completeness, ed.note, parsed.observations.num_rows,
+             len(parsed.targets)],
         )
         staged = parsed.observations  # noqa: F841 - referenced by name in the SQL below
         dup = con.execute(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+
+import pandas as pd
 from typing import Any
 
 import jinja2
@@ -11,6 +13,8 @@ import jinja2
 from icetrack import __version__
 from icetrack.metrics.catalogue import CATALOGUE
 from icetrack.metrics.targets import targets_ledger
+from icetrack.metrics import detention as det
+from icetrack.report import charts as ch
 from icetrack.report.charts import daily_vs_target_chart, render
 
 _env = jinja2.Environment(
@@ -63,6 +67,7 @@ def build_report(wh, by=None) -> str:
         charts.append({"title": "Daily arrests posted by ICE against the announced targets",
                        "svg": render(daily_vs_target_chart(con, ledger), "svg"),
                        "notes": [notes.cite(e) for e in headline["editions"]]})
+    detention = _detention_section(wh, con, notes) if "book_ins" in set(wh.measures().measure) else None
     measures = sorted({s["measure"] for s in ledger["series"]} | set(CATALOGUE) & set(wh.measures().measure))
     definitions = [CATALOGUE[m] for m in measures if m in CATALOGUE]
     return _env.get_template("report.html.j2").render(
@@ -73,11 +78,71 @@ def build_report(wh, by=None) -> str:
         headline=headline,
         rows=rows,
         charts=charts,
+        detention=detention,
         definitions=definitions,
         ledger_definitions=ledger["definitions"].split("\n- "),
         targets=list(target_urls.values()),
         notes=notes.notes(),
     )
+
+
+def _detention_section(wh, con, notes: SourceNotes) -> dict[str, Any]:
+    """Charts and key figures from ICE's detention workbooks, each citing the editions it draws on."""
+    snapshots = det.detained_snapshots(con).to_pandas()
+    adp = det.latest_monthly(con, "adp", {"agency": "Total", "criminality": "Total"}).to_pandas()
+    beds = det.funded_beds(con).to_pandas()
+    book_ins = det.book_ins_by_agency(con).to_pandas()
+    by_reason = det.book_outs_by_reason(con).to_pandas()
+    share = det.removal_share(con).to_pandas()
+    alos = det.latest_monthly(con, "alos", {"criminality": "Total"}).to_pandas()
+    alos = alos.assign(agency=alos.dims.map(lambda d: dict(d)["agency"]))
+    removals = det.removals_to_date(con).to_pandas()
+
+    def cite(*frames) -> list[int]:
+        ids = sorted(set().union(*[set(f["edition_id"]) for f in frames]))
+        return [notes.cite(e) for e in ids]
+
+    charts = [
+        {"title": "Detained population against funded beds",
+         "svg": render(ch.detained_vs_beds_chart(snapshots, adp, beds), "svg"), "notes": cite(snapshots, adp, beds)},
+        {"title": "Monthly book-ins, ICE vs CBP arrests", "svg": render(ch.book_ins_chart(book_ins), "svg"),
+         "notes": cite(book_ins)},
+        {"title": "Book-outs by reason and the removal share",
+         "svg": render(ch.book_outs_chart(by_reason, share), "svg"), "notes": cite(share)},
+        {"title": "Average length of stay", "svg": render(ch.alos_chart(alos), "svg"), "notes": cite(alos)},
+        {"title": "Removals to date", "svg": render(ch.removals_to_date_chart(removals), "svg"),
+         "notes": cite(removals)},
+    ]
+    latest = snapshots.iloc[-1]
+    ice = book_ins[(book_ins.agency == "ICE") & ~book_ins.partial]
+    figures = [{"label": "Currently detained (latest workbook)", "value": latest.value,
+                "detail": f"as of {str(latest.as_of_date)[:10]}, {latest.file_name}",
+                "note": notes.cite(latest.edition_id)}]
+    for month in ("2025-01-01", "2025-02-01"):
+        row = ice[ice.month.astype(str).str.startswith(month[:7])]
+        if len(row):
+            r = row.iloc[0]
+            days = pd.Timestamp(r.month).days_in_month
+            figures.append({"label": f"ICE-arrested initial book-ins, {pd.Timestamp(r.month):%B %Y}",
+                            "value": r.value, "detail": f"{r.value / days:,.0f} a day; edition as of {str(r.as_of)[:10]}",
+                            "note": notes.cite(r.edition_id)})
+    last_removals = removals.iloc[-1]
+    figures.append({"label": f"ICE removals FY{last_removals.fiscal_year} to date", "value": last_removals.value,
+                    "detail": f"as of {str(last_removals.as_of_date)[:10]}", "note": notes.cite(last_removals.edition_id)})
+    return {"charts": charts, "figures": figures, "copies": _same_date_copies(wh, notes)}
+
+
+def _same_date_copies(wh, notes: SourceNotes) -> list[dict[str, Any]]:
+    """Editions sharing an as-of date (re-saved or marked-up copies, re-issues) and how their figures differ."""
+    pairs = wh.con.execute(
+        """SELECT a.edition_id, b.edition_id, a.as_of FROM editions a JOIN editions b
+           ON a.source = b.source AND a.as_of = b.as_of AND a.edition_id < b.edition_id ORDER BY a.as_of"""
+    ).fetchall()
+    out = []
+    for a, b, as_of in pairs:
+        d = wh.diff_editions(a, b)
+        out.append({"as_of": str(as_of), "a": notes.cite(a), "b": notes.cite(b), **d})
+    return out
 
 
 def write_report(wh, out: Path, by=None) -> Path:

@@ -80,3 +80,104 @@ def save(chart: alt.TopLevelMixin, out: Path) -> Path:
     else:
         out.write_bytes(data)
     return out
+
+
+# -- ICE detention workbooks ----------------------------------------------------------------------------
+def _editions_note(frame: pd.DataFrame) -> str:
+    """'editions: N (as of FIRST .. LAST)' for a chart's subtitle."""
+    as_of = pd.to_datetime(frame["as_of"]).dropna()
+    n = frame["edition_id"].nunique()
+    return f"{n} edition{'s' if n != 1 else ''}, data as of {as_of.min():%Y-%m-%d} to {as_of.max():%Y-%m-%d}"
+
+
+def _title(text: str, *subtitle: str) -> alt.Title:
+    return alt.Title(text, subtitle=[s for s in subtitle if s], anchor="start")
+
+
+def detained_vs_beds_chart(snapshots: pd.DataFrame, monthly_adp: pd.DataFrame, beds: pd.DataFrame) -> alt.LayerChart:
+    """Currently detained (each edition's snapshot) and monthly ADP against funded beds."""
+    snap = snapshots.assign(date=pd.to_datetime(snapshots["as_of_date"]), series="currently detained (snapshot)")
+    adp = monthly_adp[~monthly_adp["partial"]].assign(date=pd.to_datetime(monthly_adp["month"]) + pd.Timedelta(days=14),
+                                                      series="average daily population (month)")
+    lines = pd.concat([snap[["date", "value", "series"]], adp[["date", "value", "series"]]])
+    base = alt.Chart(lines).encode(
+        x=alt.X("date:T", title=None), y=alt.Y("value:Q", title="people in ICE detention"),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(range=["#1f5a96", "#e67e22"])),
+        tooltip=[alt.Tooltip("date:T"), "series:N", alt.Tooltip("value:Q", format=",.0f")])
+    layers = [base.mark_line(strokeWidth=1.5), base.mark_point(size=18, filled=True)]
+    if not beds.empty:
+        b = beds.assign(start=pd.to_datetime(beds["period_start"]), end=pd.to_datetime(beds["period_end"]))
+        layers.append(alt.Chart(b).mark_rule(color="#c0392b", strokeDash=[5, 3], strokeWidth=2).encode(
+            x="start:T", x2="end:T", y="value:Q", tooltip=[alt.Tooltip("value:Q", format=",")]))
+        layers.append(alt.Chart(b).mark_text(align="left", dy=-7, color="#c0392b").encode(
+            x="start:T", y="value:Q", text=alt.value(f"funded beds {int(b.value.iloc[0]):,}")))
+    return alt.layer(*layers).properties(width=640, height=280, title=_title(
+        "Detained population against funded beds",
+        "Snapshots: each workbook's 'currently detained' on its as-of date; ADP: latest vintage, complete months.",
+        f"Snapshots from {snapshots.edition_id.nunique()} editions; ADP: {_editions_note(monthly_adp)}"))
+
+
+def book_ins_chart(book_ins: pd.DataFrame) -> alt.Chart:
+    data = book_ins[~book_ins["partial"]].assign(month=lambda d: pd.to_datetime(d["month"]))
+    return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
+        x=alt.X("month:T", title=None), y=alt.Y("value:Q", title="initial book-ins per month"),
+        color=alt.Color("agency:N", title="arresting agency", scale=alt.Scale(domain=["ICE", "CBP"],
+                                                                               range=["#1f5a96", "#7f8c8d"])),
+        tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "agency:N", alt.Tooltip("value:Q", format=","),
+                 "edition_id:N", alt.Tooltip("as_of:T", format="%Y-%m-%d")],
+    ).properties(width=640, height=260, title=_title(
+        "Initial book-ins into ICE detention by arresting agency",
+        "A book-in is not an arrest: ICE arrests released without detention are not here; CBP transfers are.",
+        f"Latest vintage per complete month: {_editions_note(data)}"))
+
+
+def book_outs_chart(by_reason: pd.DataFrame, share: pd.DataFrame) -> alt.VConcatChart:
+    share = share[~share["partial"]]
+    reasons = by_reason[by_reason["month"].isin(share["month"])].assign(month=lambda d: pd.to_datetime(d["month"]))
+    bars = alt.Chart(reasons).mark_bar().encode(
+        x=alt.X("yearmonth(month):T", title=None), y=alt.Y("sum(value):Q", title="final book-outs"),
+        color=alt.Color("outcome:N", title="outcome", scale=alt.Scale(
+            domain=["removal", "release", "transfer", "other"], range=["#1f5a96", "#e67e22", "#95a5a6", "#d5d8dc"])),
+        tooltip=[alt.Tooltip("yearmonth(month):T", title="month"), "release_reason:N", "outcome:N",
+                 alt.Tooltip("sum(value):Q", format=",", title="book-outs")],
+    ).properties(width=640, height=220)
+    sh = share.assign(month=pd.to_datetime(share["month"])).melt(
+        id_vars=["month", "partial"], value_vars=["removal_share", "removal_share_excluding_transfers"],
+        var_name="share", value_name="value")
+    line = alt.Chart(sh).mark_line(point=True).encode(
+        x=alt.X("yearmonth(month):T", title=None),
+        y=alt.Y("value:Q", title="removal share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("share:N", title=None, scale=alt.Scale(range=["#1f5a96", "#8e44ad"])),
+        tooltip=[alt.Tooltip("yearmonth(month):T", title="month"), "share:N", alt.Tooltip("value:Q", format=".1%")],
+    ).properties(width=640, height=140)
+    return alt.vconcat(bars, line).resolve_scale(color="independent").properties(title=_title(
+        "Final book-outs by outcome, and the removal share",
+        "'Release to Remove' is a removal; bond, recognizance, supervision, parole, terminated proceedings and relief"
+        " are releases.",
+        f"Latest vintage per complete month: {_editions_note(reasons)}; months before FY2024 list releases only"))
+
+
+def alos_chart(alos: pd.DataFrame) -> alt.Chart:
+    data = alos[~alos["partial"]].assign(month=lambda d: pd.to_datetime(d["month"]))
+    return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
+        x=alt.X("month:T", title=None), y=alt.Y("value:Q", title="average length of stay (days)"),
+        color=alt.Color("agency:N", title="arresting agency"),
+        tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "agency:N", alt.Tooltip("value:Q", format=".1f"),
+                 "edition_id:N"],
+    ).properties(width=640, height=240, title=_title(
+        "Average length of stay of people booked out, by month",
+        f"Latest vintage, complete months: {_editions_note(data)}"))
+
+
+def removals_to_date_chart(removals: pd.DataFrame) -> alt.Chart:
+    data = removals.assign(as_of_date=pd.to_datetime(removals["as_of_date"]),
+                           fiscal_year="FY" + removals["fiscal_year"].astype(str))
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("as_of_date:T", title="data as of"), y=alt.Y("value:Q", title="removals, fiscal year to date"),
+        color=alt.Color("fiscal_year:N", title=None),
+        tooltip=[alt.Tooltip("as_of_date:T", format="%Y-%m-%d"), alt.Tooltip("value:Q", format=","),
+                 "file_name:N"],
+    ).properties(width=640, height=240, title=_title(
+        "ICE removals, fiscal year to date, in each workbook edition",
+        "Counting rule changes: FY2025 adds expedited removals/voluntary returns not detained; from March 2025 "
+        "Title 50 expulsions.", f"{data.edition_id.nunique()} editions"))

@@ -70,6 +70,9 @@ class EditionInfo:
     title: str | None = None
     note: str | None = None
     synthetic: bool = False
+    # 'full' when every table the reader knows was loaded from the file itself; 'national' for the bundled
+    # national subset of a workbook (upgraded in place when the workbook itself is ingested).
+    completeness: str = "full"
 
     @property
     def edition_id(self) -> str:

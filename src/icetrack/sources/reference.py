@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from icetrack.sources.base import file_digest
+from icetrack.sources.ice_detention_bundle import bundled_sha256s, parse_bundle
 from icetrack.sources.user_csv import parse_csv
 
 SOURCE = "icetrack_reference"
@@ -30,4 +31,7 @@ def ensure_reference_loaded(wh) -> list:
         if wh.has_sha256(sha):
             continue
         results.append(wh.load(parse_csv(path, source=SOURCE, note="bundled with icetrack")))
+    missing = {sha for sha in bundled_sha256s() if not wh.has_sha256(sha)}
+    if missing:
+        results += [wh.load(p) for p in parse_bundle(only=missing)]
     return results
