@@ -138,13 +138,13 @@ def test_load_is_all_or_nothing(warehouse_path, tmp_path, monkeypatch):
     parsed = parse_csv(f)
     with open_warehouse(warehouse_path) as wh:
         n_obs = wh.con.execute("SELECT count(*) FROM observations").fetchone()[0]
-        original = wmod.Warehouse._insert
+        original = wmod.Warehouse._insert_all
 
         def failing_insert(self, p):
             original(self, p)  # everything inserted ...
             raise RuntimeError("disk full")  # ... then the load fails before commit
 
-        monkeypatch.setattr(wmod.Warehouse, "_insert", failing_insert)
+        monkeypatch.setattr(wmod.Warehouse, "_insert_all", failing_insert)
         with pytest.raises(RuntimeError, match="disk full"):
             wh.load(parsed)
         assert wh.con.execute("SELECT count(*) FROM observations").fetchone()[0] == n_obs

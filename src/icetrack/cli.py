@@ -90,26 +90,22 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     Every file is parsed and validated before the warehouse is touched; each edition then loads in one
     transaction. Files whose bytes are already loaded are skipped and reported.
     """
-    from icetrack.sources import parse_file
+    from icetrack.sources import parse_files
 
     files = _expand(paths)
-    parsed = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=len(files) < 3) as progress:
         task = progress.add_task("parsing", total=len(files))
-        for f in files:
-            progress.update(task, description=f"parsing {f.name}")
-            try:
-                parsed.append(parse_file(f))
-            except SourceError as e:
-                _fail(str(e))
-            progress.advance(task)
+        try:
+            parsed = parse_files(files, progress=lambda f: progress.update(task, advance=1, description=f"parsed {f.name}"))
+        except SourceError as e:
+            _fail(str(e))
     with _open(ctx) as wh:
-        for p in parsed:
-            try:
-                result = wh.load(p)
-            except (SourceError, WarehouseError) as e:
-                _fail(str(e))
+        try:
+            results = wh.load_many(parsed)  # one transaction: every file or none
+        except (SourceError, WarehouseError) as e:
+            _fail(str(e))
+        for p, result in zip(parsed, results):
             console.print(result.message, highlight=False, markup=False)
             for w in p.warnings:
                 console.print(f"  warning: {w}", style="yellow", highlight=False, markup=False)

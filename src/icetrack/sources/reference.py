@@ -25,13 +25,9 @@ def reference_files() -> list[Path]:
 
 def ensure_reference_loaded(wh) -> list:
     """Load any bundled reference file whose bytes the warehouse does not hold yet."""
-    results = []
-    for path in reference_files():
-        sha, _ = file_digest(path)
-        if wh.has_sha256(sha):
-            continue
-        results.append(wh.load(parse_csv(path, source=SOURCE, note="bundled with icetrack")))
+    todo = [parse_csv(path, source=SOURCE, note="bundled with icetrack") for path in reference_files()
+            if not wh.has_sha256(file_digest(path)[0])]
     missing = {sha for sha in bundled_sha256s() if not wh.has_sha256(sha)}
     if missing:
-        results += [wh.load(p) for p in parse_bundle(only=missing)]
-    return results
+        todo += parse_bundle(only=missing)
+    return wh.load_many(todo) if todo else []
