@@ -136,3 +136,17 @@ class PersonRelease:
 
 def empty_batch(table: str) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist([], schema=TABLES[table])
+
+
+def batch_from_rows(table: str, rows: list[dict], **provenance) -> pa.RecordBatch:
+    """A canonical batch from dict rows; missing columns are null, ``provenance`` fills the same fields in
+    every row (e.g. release_id=..., edition_id=...). ``source_row`` defaults to the row's position + 1."""
+    schema = TABLES[table]
+    filled = []
+    for i, r in enumerate(rows):
+        row = {**provenance, "source_row": i + 1, **r}
+        row.setdefault("synthetic", False)
+        if isinstance(row.get("extra"), dict):
+            row["extra"] = list(row["extra"].items())
+        filled.append({f.name: row.get(f.name) for f in schema})
+    return pa.RecordBatch.from_pylist(filled, schema=schema)

@@ -1,0 +1,189 @@
+"""Cleaning and linkage rules for person-level records (../shared/REFERENCE.md section 3).
+
+Every rule is a pure Ibis expression over canonical tables, so it runs unchanged on DuckDB or Spark, and
+every threshold is a parameter (defaults = the Deportation Data Project's rules). Nothing is deleted: a
+rule flags, derives or links, and the warehouse reports how many records each rule touched.
+
+Rules:
+- **Arrest episodes**: within one identifier, records sorted by time; a new episode starts when the gap to
+  the previous record exceeds ``episode_gap_hours`` (24). Later records of an episode are
+  ``duplicate_likely``. Records without an identifier cannot be compared and are never flagged.
+- **Stint duplicates**: stint rows identical in every field except the bond fields are one stint; the kept
+  row carries the lowest bond amounts.
+- **Stays**: a stay is the chain of (de-duplicated) stints of one identifier with the same stay book-in.
+  Its book-out is the stay book-out when published, else the last stint's book-out; if any stint is still
+  open the stay is open and *censored* at the release's cut-off (never imputed).
+- **Arrest -> stay**: each stay is matched to the closest arrest of the same identifier whose time lies
+  between ``arrest_after_book_in_days`` (5) after and ``arrest_before_book_in_days`` (10) before the stay
+  book-in, one-to-one (closest pairs first).
+- **Stay -> removal**: a removal whose departure lies between ``removal_before_book_out_days`` (5) before and
+  ``removal_after_book_out_days`` (10) after the stay book-out, one-to-one (closest first).
+- Identifiers differ between releases: every rule works within one ``release_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import ibis
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class CleaningParams:
+    episode_gap_hours: float = 24
+    arrest_before_book_in_days: float = 10
+    arrest_after_book_in_days: float = 5
+    removal_before_book_out_days: float = 5
+    removal_after_book_out_days: float = 10
+    max_matching_rounds: int = 8
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _secs(col):
+    return col.epoch_seconds()
+
+
+def arrest_episodes(arrests: ibis.Table, p: CleaningParams) -> ibis.Table:
+    """One row per arrest record: its episode number within the identifier and the duplicate flag."""
+    has_id = arrests.unique_identifier.notnull()
+    w = ibis.window(group_by=[arrests.release_id, arrests.unique_identifier],
+                    order_by=[arrests.apprehension_date, arrests.edition_id, arrests.source_row])
+    previous = arrests.apprehension_date.lag().over(w)
+    gap = _secs(arrests.apprehension_date) - _secs(previous)
+    starts = previous.isnull() | (gap > p.episode_gap_hours * 3600) | ~has_id
+    flagged = arrests.mutate(starts_episode=starts)
+    w2 = ibis.cumulative_window(group_by=[flagged.release_id, flagged.unique_identifier],
+                                order_by=[flagged.apprehension_date, flagged.edition_id, flagged.source_row])
+    return flagged.select(
+        "release_id", "edition_id", "source_row", "unique_identifier", "apprehension_date",
+        # without an identifier a record is its own episode; an episode number would mean nothing
+        episode_no=ibis.ifelse(flagged.unique_identifier.notnull(),
+                               flagged.starts_episode.cast("int64").sum().over(w2), ibis.null("int64")),
+        duplicate_likely=~flagged.starts_episode,
+    )
+
+
+BOND_FIELDS = ("initial_bond_set_amount", "bond_posted_amount", "bond_posted_date")
+STINT_KEY = ("release_id", "unique_identifier", "book_in_date_time", "detention_book_out_date_time",
+             "stay_book_in_date_time", "stay_book_out_date_time", "detention_facility_code", "detention_facility",
+             "detention_release_reason", "stay_release_reason", "book_in_criminality", "apprehension_method",
+             "case_category", "most_serious_conviction", "citizenship_country", "gender", "birth_year")
+
+
+def deduplicated_stints(stints: ibis.Table) -> ibis.Table:
+    """Stints with rows identical but for bond fields collapsed; keeps the lowest bond amounts."""
+    return stints.group_by(list(STINT_KEY)).aggregate(
+        edition_id=stints.edition_id.min(),
+        source_row=stints.source_row.min(),
+        copies=stints.count(),
+        initial_bond_set_amount=stints.initial_bond_set_amount.min(),
+        bond_posted_amount=stints.bond_posted_amount.min(),
+        bond_posted_date=stints.bond_posted_date.min(),
+        synthetic=stints.synthetic.any(),
+    )
+
+
+def stays(stints: ibis.Table, cutoffs: ibis.Table) -> ibis.Table:
+    """Detention stays from de-duplicated stints (identifier required); open stays censored at the cut-off.
+
+    ``cutoffs``: (release_id, cutoff timestamp) - the release's data cut-off.
+    """
+    s = stints.filter(stints.unique_identifier.notnull() & stints.book_in_date_time.notnull())
+    stay_start = ibis.coalesce(s.stay_book_in_date_time, s.book_in_date_time)
+    s = s.mutate(stay_start=stay_start)
+    w = ibis.window(group_by=[s.release_id, s.unique_identifier, s.stay_start],
+                    order_by=[s.book_in_date_time, s.source_row])
+    s = s.mutate(
+        stint_no=ibis.row_number().over(w) + 1,  # ibis numbers rows from 0
+        n_stints=s.count().over(ibis.window(group_by=[s.release_id, s.unique_identifier, s.stay_start])),
+    )
+    g = s.group_by(["release_id", "unique_identifier", "stay_start"]).aggregate(
+        n_stints=s.n_stints.max(),
+        open_stints=s.detention_book_out_date_time.isnull().sum(),
+        published_stay_book_out=s.stay_book_out_date_time.max(),
+        last_stint_book_out=s.detention_book_out_date_time.max(),
+        stay_release_reason=s.stay_release_reason.max(),
+        last_release_reason=s.detention_release_reason.arbitrary(where=s.stint_no == s.n_stints),
+        first_facility=s.detention_facility_code.arbitrary(where=s.stint_no == 1),
+        last_facility=s.detention_facility_code.arbitrary(where=s.stint_no == s.n_stints),
+        book_in_criminality=s.book_in_criminality.arbitrary(where=s.stint_no == 1),
+        apprehension_method=s.apprehension_method.arbitrary(where=s.stint_no == 1),
+        citizenship_country=s.citizenship_country.arbitrary(),
+        gender=s.gender.arbitrary(),
+        edition_id=s.edition_id.min(),
+        synthetic=s.synthetic.any(),
+    )
+    g = g.join(cutoffs, "release_id", how="left")
+    is_open = (g.open_stints > 0) & g.published_stay_book_out.isnull()
+    book_out = ibis.ifelse(is_open, ibis.null("timestamp"),
+                           ibis.coalesce(g.published_stay_book_out, g.last_stint_book_out))
+    # A book-out after the cut-off cannot have been observed; treat it as open (defensive: bad source rows).
+    book_out = ibis.ifelse(g.cutoff.notnull() & (book_out > g.cutoff), ibis.null("timestamp"), book_out)
+    censored = book_out.isnull()
+    end = ibis.ifelse(censored, g.cutoff, book_out)
+    return g.select(
+        "release_id", "unique_identifier", "edition_id", "synthetic", "n_stints", "first_facility", "last_facility",
+        "book_in_criminality", "apprehension_method", "citizenship_country", "gender",
+        stay_book_in=g.stay_start,
+        stay_book_out=book_out,
+        censored=censored,
+        release_reason=ibis.ifelse(censored, ibis.null("string"),
+                                   ibis.coalesce(g.stay_release_reason, g.last_release_reason)),
+        observed_until=end,
+        duration_days=(_secs(end) - _secs(g.stay_start)) / DAY,
+    )
+
+
+def _one_to_one(candidates: ibis.Table, left: str, right: str, rounds: int) -> ibis.Table:
+    """Greedy one-to-one matching by smallest |difference|: repeatedly take mutual best pairs.
+
+    ``candidates`` has columns left, right, absdiff, tiebreak. Each round keeps pairs that are the best for
+    both sides, then removes their endpoints. Iterated, this is the greedy closest-first assignment.
+    """
+    matched = None
+    remaining = candidates
+    for _ in range(rounds):
+        lw = ibis.window(group_by=remaining[left], order_by=[remaining.absdiff, remaining.tiebreak])
+        rw = ibis.window(group_by=remaining[right], order_by=[remaining.absdiff, remaining.tiebreak])
+        ranked = remaining.mutate(lr=ibis.row_number().over(lw), rr=ibis.row_number().over(rw))
+        best = ranked.filter((ranked.lr == 0) & (ranked.rr == 0)).drop("lr", "rr")
+        matched = best if matched is None else matched.union(best)
+        remaining = remaining.anti_join(best, left).anti_join(best, right)
+    return matched
+
+
+def link_arrests_to_stays(arrests: ibis.Table, episodes: ibis.Table, stay_table: ibis.Table,
+                          p: CleaningParams) -> ibis.Table:
+    """(stay key, arrest key, days from arrest to book-in) for matched pairs."""
+    a = arrests.join(episodes.filter(~episodes.duplicate_likely).select("edition_id", "source_row"),
+                     ["edition_id", "source_row"])
+    a = a.filter(a.unique_identifier.notnull()).select(
+        a.release_id, a.unique_identifier, arrest_time=a.apprehension_date,
+        arrest_key=a.edition_id + ":" + a.source_row.cast("string"))
+    s = stay_table.select("release_id", "unique_identifier", "stay_book_in",
+                          stay_key=stay_table.release_id + ":" + stay_table.unique_identifier + ":"
+                          + stay_table.stay_book_in.cast("string"))
+    j = s.join(a, ["release_id", "unique_identifier"])
+    diff = (_secs(j.stay_book_in) - _secs(j.arrest_time)) / DAY  # > 0: arrest before book-in
+    cand = j.filter((diff <= p.arrest_before_book_in_days) & (diff >= -p.arrest_after_book_in_days)).select(
+        "stay_key", "arrest_key", days_arrest_to_book_in=diff, absdiff=diff.abs(), tiebreak=j.arrest_key)
+    return _one_to_one(cand, "stay_key", "arrest_key", p.max_matching_rounds)
+
+
+def link_stays_to_removals(stay_table: ibis.Table, removals: ibis.Table, p: CleaningParams) -> ibis.Table:
+    r = removals.filter(removals.unique_identifier.notnull() & removals.departed_date.notnull()).select(
+        "release_id", "unique_identifier", departed=removals.departed_date,
+        removal_key=removals.edition_id + ":" + removals.source_row.cast("string"))
+    s = stay_table.filter(stay_table.stay_book_out.notnull()).select(
+        "release_id", "unique_identifier", "stay_book_out",
+        stay_key=stay_table.release_id + ":" + stay_table.unique_identifier + ":"
+        + stay_table.stay_book_in.cast("string"))
+    j = s.join(r, ["release_id", "unique_identifier"])
+    diff = (_secs(j.departed) - _secs(j.stay_book_out)) / DAY  # > 0: departed after book-out
+    cand = j.filter((diff >= -p.removal_before_book_out_days) & (diff <= p.removal_after_book_out_days)).select(
+        "stay_key", "removal_key", days_book_out_to_departure=diff, absdiff=diff.abs(), tiebreak=j.removal_key)
+    return _one_to_one(cand, "stay_key", "removal_key", p.max_matching_rounds)

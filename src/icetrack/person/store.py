@@ -1,0 +1,240 @@
+"""Person-level records in the warehouse: streaming transactional loads, derived tables, quality report.
+
+Raw layer: the canonical tables (``arrests``, ``detainers``, ``encounters``, ``detention_stints``,
+``removals``) hold every row as read, with provenance; unmapped source columns stay in ``extra``.
+Derived layer (rebuilt per release after each load, in the same transaction): ``arrest_episodes``,
+``detention_stints_dedup``, ``detention_stays``, ``stay_arrest_links``, ``stay_removal_links``, and
+``cleaning_log`` (rule, parameters, records touched). Nothing is deleted from the raw layer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timezone
+from typing import Any
+
+import pyarrow as pa
+
+from icetrack.person import clean
+from icetrack.person.schema import EVENT_DATE, TABLES, PersonRelease
+from icetrack.sources.base import SourceError
+from icetrack.warehouse import LoadResult, Warehouse, WarehouseError
+
+DERIVED = ("arrest_episodes", "detention_stints_dedup", "detention_stays", "stay_arrest_links",
+           "stay_removal_links")
+
+
+def _duck_type(t: pa.DataType) -> str:
+    if pa.types.is_string(t):
+        return "VARCHAR"
+    if pa.types.is_int64(t):
+        return "BIGINT"
+    if pa.types.is_int32(t):
+        return "INTEGER"
+    if pa.types.is_float64(t):
+        return "DOUBLE"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    if pa.types.is_map(t):
+        return "MAP(VARCHAR, VARCHAR)"
+    raise TypeError(t)
+
+
+def ensure_person_schema(wh: Warehouse) -> None:
+    con = wh.con
+    for name, schema in TABLES.items():
+        cols = ", ".join(f"{f.name} {_duck_type(f.type)}" for f in schema)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+    con.execute("""CREATE TABLE IF NOT EXISTS person_files (
+        edition_id VARCHAR PRIMARY KEY, release_id VARCHAR NOT NULL, cutoff TIMESTAMP, synthetic BOOLEAN NOT NULL,
+        rows_by_table VARCHAR NOT NULL, unknown_columns VARCHAR NOT NULL, all_redacted_or_blank VARCHAR NOT NULL,
+        warnings VARCHAR NOT NULL)""")
+    con.execute("""CREATE TABLE IF NOT EXISTS person_redactions (
+        edition_id VARCHAR, table_name VARCHAR, column_name VARCHAR, cells BIGINT)""")
+    con.execute("""CREATE TABLE IF NOT EXISTS cleaning_log (
+        release_id VARCHAR, rule VARCHAR, parameters VARCHAR, records_in BIGINT, records_touched BIGINT,
+        note VARCHAR)""")
+
+
+def load_person_release(wh: Warehouse, release: PersonRelease, params: clean.CleaningParams | None = None,
+                        progress=None) -> LoadResult:
+    """Stream one person-level file into the warehouse in ONE transaction, then rebuild its release's
+    derived tables. Any error (bad input mid-stream included) rolls everything back."""
+    params = params or clean.CleaningParams()
+    ed = release.edition
+    existing = wh.has_sha256(ed.sha256)
+    if existing:
+        return LoadResult(existing, ed.file_name, False, 0, 0,
+                          f"{ed.file_name}: already loaded as edition {existing} (same sha256); nothing changed")
+    if wh.read_only:
+        raise WarehouseError(f"{wh.path}: opened read-only; cannot load {ed.file_name}")
+    con = wh.con
+    ensure_person_schema(wh)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        total = 0
+        for table, batch in release.batches:
+            if table not in TABLES:
+                raise SourceError(ed.file_name, f"reader produced unknown table '{table}'")
+            if not batch.schema.equals(TABLES[table], check_metadata=False):
+                raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from the "
+                                                "canonical schema")
+            chunk = batch  # noqa: F841 - referenced by name in the SQL below
+            con.execute(f"INSERT INTO {table} SELECT * FROM chunk")
+            total += batch.num_rows
+            if progress:
+                progress(batch.num_rows)
+        rep = release.report
+        con.execute(
+            "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256, ed.size_bytes,
+             ed.published_on, ed.as_of, datetime.now(timezone.utc).replace(tzinfo=None), ed.parser_version,
+             ed.synthetic, ed.completeness, ed.note, 0, 0],
+        )
+        cutoff = datetime.combine(release.cutoff, time(23, 59, 59)) if release.cutoff else None
+        con.execute("INSERT INTO person_files VALUES (?,?,?,?,?,?,?,?)",
+                    [ed.edition_id, release.release_id, cutoff, ed.synthetic, json.dumps(rep.rows),
+                     json.dumps(rep.unknown_columns), json.dumps(rep.all_redacted_or_blank), json.dumps(rep.warnings)])
+        for table, cols in rep.redacted.items():
+            for col, n in cols.items():
+                con.execute("INSERT INTO person_redactions VALUES (?,?,?,?)", [ed.edition_id, table, col, n])
+        rebuild_derived(wh, release.release_id, params)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(ed.edition_id, ed.file_name, True, total, 0,
+                      f"{ed.file_name}: loaded edition {ed.edition_id} ({total:,} person-level rows: "
+                      + ", ".join(f"{t} {n:,}" for t, n in release.report.rows.items()) + ")")
+
+
+def _cutoffs(con):
+    return con.sql("""SELECT release_id, max(cutoff) AS cutoff FROM person_files GROUP BY release_id""")
+
+
+def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams) -> dict[str, int]:
+    """(Re)build the derived tables of one release inside the caller's transaction."""
+    con = wh.con
+    ib = wh.ibis()
+
+    def table(name):
+        t = ib.table(name)
+        return t.filter(t.release_id == release_id)
+
+    cut = ib.table("person_files")
+    cut = cut.filter(cut.release_id == release_id).group_by("release_id").aggregate(cutoff=cut.cutoff.max())
+    episodes = clean.arrest_episodes(table("arrests"), params)
+    dedup = clean.deduplicated_stints(table("detention_stints"))
+    exprs = {"arrest_episodes": episodes, "detention_stints_dedup": dedup}
+    counts: dict[str, int] = {}
+    for name, expr in exprs.items():
+        _replace(con, ib, name, release_id, expr)
+    stay_table = clean.stays(ib.table("detention_stints_dedup").filter(
+        lambda t: t.release_id == release_id), cut)
+    _replace(con, ib, "detention_stays", release_id, stay_table)
+    stays_t = ib.table("detention_stays").filter(lambda t: t.release_id == release_id)
+    eps_t = ib.table("arrest_episodes").filter(lambda t: t.release_id == release_id)
+    arrest_links = clean.link_arrests_to_stays(table("arrests"), eps_t, stays_t, params)
+    _replace(con, ib, "stay_arrest_links", release_id,
+             arrest_links.mutate(release_id=ibis_literal(release_id)).drop("absdiff", "tiebreak"))
+    removal_links = clean.link_stays_to_removals(stays_t, table("removals"), params)
+    _replace(con, ib, "stay_removal_links", release_id,
+             removal_links.mutate(release_id=ibis_literal(release_id)).drop("absdiff", "tiebreak"))
+    counts = _log_rules(con, release_id, params)
+    return counts
+
+
+def ibis_literal(v):
+    import ibis
+
+    return ibis.literal(v)
+
+
+def _replace(con, ib, name: str, release_id: str, expr) -> None:
+    """Replace one release's rows of a derived table by ``expr`` (creating the table on first use)."""
+    sql = ib.compile(expr)
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0]
+    if not exists:
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+        return
+    con.execute(f"DELETE FROM {name} WHERE release_id = ?", [release_id])
+    con.execute(f"INSERT INTO {name} BY NAME {sql}")
+
+
+def _log_rules(con, release_id: str, params: clean.CleaningParams) -> dict[str, int]:
+    q = lambda sql: con.execute(sql, [release_id]).fetchone()  # noqa: E731
+    arrests, flagged = q("SELECT count(*), count(*) FILTER (duplicate_likely) FROM arrest_episodes WHERE release_id = ?")
+    stints = q("SELECT count(*) FROM detention_stints WHERE release_id = ?")[0]
+    dedup, extra_copies = q("SELECT count(*), coalesce(sum(copies - 1), 0) FROM detention_stints_dedup WHERE release_id = ?")
+    n_stays, censored = q("SELECT count(*), count(*) FILTER (censored) FROM detention_stays WHERE release_id = ?")
+    linked_arrests = q("SELECT count(*) FROM stay_arrest_links WHERE release_id = ?")[0]
+    linked_removals = q("SELECT count(*) FROM stay_removal_links WHERE release_id = ?")[0]
+    rows = [
+        ("arrest_episodes", {"episode_gap_hours": params.episode_gap_hours}, arrests, flagged,
+         "later records of an episode flagged duplicate_likely"),
+        ("stint_bond_duplicates", {}, stints, int(extra_copies), "rows identical but for bond fields collapsed"),
+        ("stays_from_stints", {}, dedup, n_stays, f"{censored} open stays censored at the cut-off"),
+        ("arrest_to_stay", {"before_days": params.arrest_before_book_in_days,
+                            "after_days": params.arrest_after_book_in_days}, n_stays, linked_arrests,
+         "stays matched one-to-one to an arrest"),
+        ("stay_to_removal", {"before_days": params.removal_before_book_out_days,
+                             "after_days": params.removal_after_book_out_days}, n_stays, linked_removals,
+         "stays matched one-to-one to a removal"),
+    ]
+    con.execute("DELETE FROM cleaning_log WHERE release_id = ?", [release_id])
+    for rule, prm, n_in, touched, note in rows:
+        con.execute("INSERT INTO cleaning_log VALUES (?,?,?,?,?,?)",
+                    [release_id, rule, json.dumps(prm), n_in, touched, note])
+    return {r[0]: r[3] for r in rows}
+
+
+def quality(wh: Warehouse) -> list[dict[str, Any]]:
+    """Per release and table: rows, duplicates flagged, redacted cells, date range, linkage rates."""
+    con = wh.con
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'person_files'").fetchone()[0]:
+        return []
+    out = []
+    releases = [r[0] for r in con.execute("SELECT DISTINCT release_id FROM person_files ORDER BY 1").fetchall()]
+    for rel in releases:
+        synthetic = con.execute("SELECT bool_or(synthetic) FROM person_files WHERE release_id = ?", [rel]).fetchone()[0]
+        cutoff = con.execute("SELECT max(cutoff) FROM person_files WHERE release_id = ?", [rel]).fetchone()[0]
+        log = {r[0]: {"records_in": r[1], "records_touched": r[2], "parameters": json.loads(r[3]), "note": r[4]}
+               for r in con.execute("SELECT rule, records_in, records_touched, parameters, note FROM cleaning_log "
+                                    "WHERE release_id = ?", [rel]).fetchall()}
+        tables = []
+        for name, date_col in EVENT_DATE.items():
+            n, first, last, with_id = con.execute(
+                f"SELECT count(*), min({date_col}), max({date_col}), count(unique_identifier) FROM {name} "
+                f"WHERE release_id = ?", [rel]).fetchone()
+            if not n:
+                continue
+            redacted = dict(con.execute(
+                """SELECT column_name, sum(cells)::BIGINT FROM person_redactions r JOIN person_files f USING (edition_id)
+                   WHERE f.release_id = ? AND r.table_name = ? GROUP BY 1 ORDER BY 1""", [rel, name]).fetchall())
+            row = {"table": name, "rows": n, "rows_with_identifier": with_id,
+                   "date_range": [str(first)[:10] if first else None, str(last)[:10] if last else None],
+                   "redacted_cells": redacted, "redacted_total": sum(redacted.values())}
+            if name == "arrests":
+                row["duplicates_flagged"] = log.get("arrest_episodes", {}).get("records_touched", 0)
+            if name == "detention_stints":
+                row["duplicates_flagged"] = log.get("stint_bond_duplicates", {}).get("records_touched", 0)
+            tables.append(row)
+        stays = log.get("stays_from_stints", {}).get("records_touched", 0)
+        linkage = {}
+        if stays:
+            linkage = {
+                "stays": stays,
+                "stays_linked_to_arrest": log["arrest_to_stay"]["records_touched"],
+                "stay_arrest_match_rate": round(log["arrest_to_stay"]["records_touched"] / stays, 4),
+                "stays_linked_to_removal": log["stay_to_removal"]["records_touched"],
+                "stay_removal_match_rate": round(log["stay_to_removal"]["records_touched"] / stays, 4),
+            }
+        unknown = {}
+        for (js,) in con.execute("SELECT unknown_columns FROM person_files WHERE release_id = ?", [rel]).fetchall():
+            for t, cols in json.loads(js).items():
+                unknown.setdefault(t, sorted(set(unknown.get(t, [])) | set(cols)))
+        out.append({"release_id": rel, "synthetic": bool(synthetic), "cutoff": str(cutoff)[:10] if cutoff else None,
+                    "tables": tables, "linkage": linkage, "rules": log, "unknown_columns": unknown})
+    return out
