@@ -71,7 +71,8 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (".csv", ".xlsx"))
+            files += sorted(f for f in p.rglob("*") if f.is_file()
+                            and f.name.lower().endswith((".csv", ".xlsx", ".csv.gz", ".txt.gz", ".parquet", ".feather")))
         elif p.exists():
             files.append(p)
         else:
@@ -90,27 +91,60 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     Every file is parsed and validated before the warehouse is touched; each edition then loads in one
     transaction. Files whose bytes are already loaded are skipped and reported.
     """
-    from icetrack.sources import parse_files
+    from icetrack.sources import is_person_level, parse_files
 
     files = _expand(paths)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True, disable=len(files) < 3) as progress:
-        task = progress.add_task("parsing", total=len(files))
-        try:
-            parsed = parse_files(files, progress=lambda f: progress.update(task, advance=1, description=f"parsed {f.name}"))
-        except SourceError as e:
-            _fail(str(e))
+    try:
+        person_files = [f for f in files if is_person_level(f)]
+    except SourceError as e:
+        _fail(str(e))
+    aggregate_files = [f for f in files if f not in person_files]
+    parsed = []
+    if aggregate_files:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True, disable=len(aggregate_files) < 3) as progress:
+            task = progress.add_task("parsing", total=len(aggregate_files))
+            try:
+                parsed = parse_files(aggregate_files,
+                                     progress=lambda f: progress.update(task, advance=1, description=f"parsed {f.name}"))
+            except SourceError as e:
+                _fail(str(e))
     with _open(ctx) as wh:
+        if parsed:
+            try:
+                results = wh.load_many(parsed)  # one transaction: every aggregate file or none
+            except (SourceError, WarehouseError) as e:
+                _fail(str(e))
+            for p, result in zip(parsed, results):
+                console.print(result.message, highlight=False, markup=False)
+                for w in p.warnings:
+                    console.print(f"  warning: {w}", style="yellow", highlight=False, markup=False)
+                if result.loaded:
+                    _say_how_copies_differ(wh, result.edition_id)
+        for f in person_files:
+            _ingest_person_file(wh, f)
+
+
+def _ingest_person_file(wh, path: Path) -> None:
+    """Stream one person-level file into the warehouse (one transaction per file; rolled back on error)."""
+    from icetrack.person.store import load_person_release
+    from icetrack.sources import read_person_file
+
+    with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task(f"loading {path.name}", total=None)
         try:
-            results = wh.load_many(parsed)  # one transaction: every file or none
+            release = read_person_file(path)
+            result = load_person_release(wh, release, progress=lambda n: progress.advance(task, n))
         except (SourceError, WarehouseError) as e:
             _fail(str(e))
-        for p, result in zip(parsed, results):
-            console.print(result.message, highlight=False, markup=False)
-            for w in p.warnings:
-                console.print(f"  warning: {w}", style="yellow", highlight=False, markup=False)
-            if result.loaded:
-                _say_how_copies_differ(wh, result.edition_id)
+    console.print(result.message, highlight=False, markup=False)
+    for w in release.report.warnings:
+        console.print(f"  warning: {w}", style="yellow", highlight=False, markup=False)
+    for table, cols in release.report.unknown_columns.items():
+        if cols:
+            console.print(f"  {table}: {len(cols)} source column(s) kept in 'extra' (no canonical home): "
+                          + ", ".join(cols), highlight=False, markup=False)
 
 
 def _say_how_copies_differ(wh, edition_id: str) -> None:
@@ -369,6 +403,61 @@ def revisions(ctx: click.Context, measure: str, period: str, dims: tuple[str, ..
             table.add_row(e["published_on"] or "", e["as_of"] or "", f"{e['value']:,.6g}",
                           "" if e["change"] is None else f"{e['change']:+,.6g}", e["file_name"], ", ".join(e["flags"]))
         console.print(table)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quality(ctx: click.Context, as_json: bool) -> None:
+    """Per person-level table: rows, duplicates flagged, redacted cells, date range, linkage rates."""
+    from icetrack.person.store import quality as quality_report
+
+    with _open(ctx) as wh:
+        report = quality_report(wh)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    if not report:
+        console.print("no person-level records loaded (icetrack ingest FILE: ERO-LESA .csv.gz, DDP xlsx/parquet/csv)")
+        return
+    for rel in report:
+        console.print(f"\n[bold]{escape(rel['release_id'])}[/bold]{' [red](SYNTHETIC)[/red]' if rel['synthetic'] else ''}"
+                      f" - cut-off {rel['cutoff'] or 'unknown'}")
+        table = Table(pad_edge=False)
+        for col in ("table", "rows", "with id", "duplicates flagged", "redacted cells", "first", "last"):
+            table.add_column(col, justify="left" if col in ("table", "first", "last") else "right")
+        for t in rel["tables"]:
+            table.add_row(t["table"], f"{t['rows']:,}", f"{t['rows_with_identifier']:,}",
+                          f"{t.get('duplicates_flagged', 0):,}" if "duplicates_flagged" in t else "-",
+                          f"{t['redacted_total']:,}", t["date_range"][0] or "", t["date_range"][1] or "")
+        console.print(table)
+        if rel["linkage"]:
+            lk = rel["linkage"]
+            console.print(f"stays {lk['stays']:,}; linked to an arrest {lk['stays_linked_to_arrest']:,} "
+                          f"({lk['stay_arrest_match_rate']:.1%}); to a removal {lk['stays_linked_to_removal']:,} "
+                          f"({lk['stay_removal_match_rate']:.1%})", highlight=False)
+        for t in rel["tables"]:
+            if t["redacted_cells"]:
+                console.print(f"  {t['table']} redacted: " + ", ".join(f"{c} {n:,}" for c, n in t["redacted_cells"].items()),
+                              highlight=False, markup=False)
+
+
+@cli.command()
+@click.option("--people", type=click.IntRange(1, 50_000_000), required=True, help="Number of synthetic people.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("synthetic-release"),
+              show_default=True, help="Folder for the synthetic release (DDP processed schema, parquet).")
+def synth(people: int, seed: int, out: Path) -> None:
+    """Write a SYNTHETIC person-level release calibrated to the official national aggregates."""
+    from icetrack.sources.synth import generate_release
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task("generating synthetic people", total=people)
+        manifest = generate_release(out, people=people, seed=seed,
+                                    progress=lambda n: progress.advance(task, n))
+    console.print(f"wrote a SYNTHETIC release of {people:,} people to {out.resolve()}: "
+                  + ", ".join(f"{t} {n:,}" for t, n in manifest.get("rows", {}).items()), highlight=False)
 
 
 def main() -> None:

@@ -11,6 +11,59 @@ from pathlib import Path
 from icetrack.sources.base import ParsedSource, SourceError
 
 
+PERSON_SUFFIXES = (".csv.gz", ".txt.gz", ".parquet", ".feather", ".arrow")
+
+
+def is_person_level(path: str | Path) -> bool:
+    """Person-level FOIA files (streamed into the person tables) vs aggregate publications."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(PERSON_SUFFIXES):
+        return True
+    if name.endswith(".csv"):
+        from icetrack.sources.user_csv import read_header
+
+        header = read_header(path)
+        return any(h.split(".")[0] in ("unique_identifier", "anonymized_identifier") for h in header)
+    if name.endswith((".xlsx", ".xlsm")):
+        from icetrack.sources.ice_detention import looks_like_workbook
+
+        if not looks_like_workbook(path):
+            return False
+        return not _is_detention_workbook(path)
+    return False
+
+
+def _is_detention_workbook(path: Path) -> bool:
+    """ICE's detention-statistics workbooks have 'Detention FY..' / 'Facilities ..' sheets; DDP raw FOIA
+    workbooks do not."""
+    import fastexcel
+
+    try:
+        names = [n.strip().lower() for n in fastexcel.read_excel(str(path)).sheet_names]
+    except Exception:  # unreadable: let the workbook parser produce the one-line error
+        return True
+    return any(n.startswith(("detention", "facilities")) for n in names)
+
+
+def read_person_file(path: str | Path):
+    """A streaming :class:`~icetrack.person.schema.PersonRelease` for one person-level file."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith((".csv.gz", ".txt.gz")):
+        from icetrack.sources.ero_lesa import read_ero_lesa
+
+        return read_ero_lesa(path)
+    from icetrack.sources import ddp
+
+    if name.endswith(".csv"):
+        from icetrack.sources.user_csv import read_header
+
+        if any("." in h for h in read_header(path)):
+            return ddp.read_ddp_joined(path)
+    return ddp.read_ddp(path)
+
+
 def parse_file(path: str | Path) -> ParsedSource:
     """Recognise a file's format and parse it (no warehouse access)."""
     path = Path(path)
