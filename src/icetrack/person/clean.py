@@ -138,26 +138,29 @@ def stays(stints: ibis.Table, cutoffs: ibis.Table) -> ibis.Table:
     )
 
 
-def _one_to_one(candidates: ibis.Table, left: str, right: str, rounds: int) -> ibis.Table:
+def _one_to_one(candidates: ibis.Table, left: str, right: str, rounds: int, materialize=None) -> ibis.Table:
     """Greedy one-to-one matching by smallest |difference|: repeatedly take mutual best pairs.
 
     ``candidates`` has columns left, right, absdiff, tiebreak. Each round keeps pairs that are the best for
     both sides, then removes their endpoints. Iterated, this is the greedy closest-first assignment.
+    ``materialize`` (e.g. Spark's cache) is applied to each round's result so plans stay shallow.
     """
+    materialize = materialize or (lambda e: e)
     matched = None
-    remaining = candidates
+    remaining = materialize(candidates)
     for _ in range(rounds):
         lw = ibis.window(group_by=remaining[left], order_by=[remaining.absdiff, remaining.tiebreak])
         rw = ibis.window(group_by=remaining[right], order_by=[remaining.absdiff, remaining.tiebreak])
         ranked = remaining.mutate(lr=ibis.row_number().over(lw), rr=ibis.row_number().over(rw))
         best = ranked.filter((ranked.lr == 0) & (ranked.rr == 0)).drop("lr", "rr")
-        matched = best if matched is None else matched.union(best)
-        remaining = remaining.anti_join(best, left).anti_join(best, right)
+        best = materialize(best)
+        matched = best if matched is None else materialize(matched.union(best))
+        remaining = materialize(remaining.anti_join(best, left).anti_join(best, right))
     return matched
 
 
 def link_arrests_to_stays(arrests: ibis.Table, episodes: ibis.Table, stay_table: ibis.Table,
-                          p: CleaningParams) -> ibis.Table:
+                          p: CleaningParams, materialize=None) -> ibis.Table:
     """(stay key, arrest key, days from arrest to book-in) for matched pairs."""
     a = arrests.join(episodes.filter(~episodes.duplicate_likely).select("edition_id", "source_row"),
                      ["edition_id", "source_row"])
@@ -171,10 +174,11 @@ def link_arrests_to_stays(arrests: ibis.Table, episodes: ibis.Table, stay_table:
     diff = (_secs(j.stay_book_in) - _secs(j.arrest_time)) / DAY  # > 0: arrest before book-in
     cand = j.filter((diff <= p.arrest_before_book_in_days) & (diff >= -p.arrest_after_book_in_days)).select(
         "stay_key", "arrest_key", days_arrest_to_book_in=diff, absdiff=diff.abs(), tiebreak=j.arrest_key)
-    return _one_to_one(cand, "stay_key", "arrest_key", p.max_matching_rounds)
+    return _one_to_one(cand, "stay_key", "arrest_key", p.max_matching_rounds, materialize)
 
 
-def link_stays_to_removals(stay_table: ibis.Table, removals: ibis.Table, p: CleaningParams) -> ibis.Table:
+def link_stays_to_removals(stay_table: ibis.Table, removals: ibis.Table, p: CleaningParams,
+                           materialize=None) -> ibis.Table:
     r = removals.filter(removals.unique_identifier.notnull() & removals.departed_date.notnull()).select(
         "release_id", "unique_identifier", departed=removals.departed_date,
         removal_key=removals.edition_id + ":" + removals.source_row.cast("string"))
@@ -186,4 +190,4 @@ def link_stays_to_removals(stay_table: ibis.Table, removals: ibis.Table, p: Clea
     diff = (_secs(j.departed) - _secs(j.stay_book_out)) / DAY  # > 0: departed after book-out
     cand = j.filter((diff >= -p.removal_before_book_out_days) & (diff <= p.removal_after_book_out_days)).select(
         "stay_key", "removal_key", days_book_out_to_departure=diff, absdiff=diff.abs(), tiebreak=j.removal_key)
-    return _one_to_one(cand, "stay_key", "removal_key", p.max_matching_rounds)
+    return _one_to_one(cand, "stay_key", "removal_key", p.max_matching_rounds, materialize)
