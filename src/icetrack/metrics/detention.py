@@ -130,3 +130,37 @@ def funded_beds(con) -> ibis.Table:
     obs = con.table("observations_latest")
     return obs.filter(obs.measure == "funded_detention_beds").select("period_start", "period_end", "value",
                                                                      "edition_id", "source_url")
+
+
+def removals_per_book_in_by_fy(con) -> ibis.Table:
+    """Per fiscal year: removals (the year's last FYTD figure), initial book-ins (sum of the months, latest
+    vintage, all agencies and ICE only), ERO administrative arrests where published, and the ratios.
+
+    Only complete fiscal years (a FYTD removals figure dated Sep 30, i.e. from a year-end edition).
+    Removals count every removal in the year whoever arrested and whether or not detained, so removals per
+    book-in is a flow ratio, not the share of book-ins that ended in removal (see the cohort funnel).
+    """
+    r = removals_to_date(con)
+    year_end = r.filter((r.as_of_date.month() == 9) & (r.as_of_date.day() == 30))
+    year_end = year_end.group_by("fiscal_year").aggregate(removals=year_end.value.max(),
+                                                          removals_edition=year_end.edition_id.max())
+    b = latest_monthly(con, "book_ins")
+    b = b.mutate(fiscal_year=ibis.ifelse(b.month.month() >= 10, b.month.year() + 1, b.month.year()),
+                 agency=b.dims.get("agency"))
+    per_fy = b.group_by("fiscal_year").aggregate(
+        book_ins=b.value.sum(where=b.agency == "Total"),
+        ice_book_ins=b.value.sum(where=b.agency == "ICE"),
+        months=b.month.nunique(where=b.agency == "Total"),
+    )
+    obs = con.table("observations_latest")
+    arrests = obs.filter((obs.measure == "ero_administrative_arrests") & (obs.grain == "fiscal_year")
+                         & (obs.dims_key == ""))
+    arrests = arrests.select(fiscal_year=arrests.period_end.year(), ero_administrative_arrests=arrests.value)
+    j = year_end.join(per_fy, "fiscal_year", how="left").join(arrests, "fiscal_year", how="left")
+    return j.select(
+        "fiscal_year", "removals", "book_ins", "ice_book_ins", "months", "ero_administrative_arrests",
+        "removals_edition",
+        removals_per_book_in=j.removals / j.book_ins,
+        removals_per_ice_book_in=j.removals / j.ice_book_ins,
+        removals_per_arrest=j.removals / j.ero_administrative_arrests,
+    ).order_by("fiscal_year")

@@ -37,7 +37,9 @@ class CleaningParams:
     arrest_after_book_in_days: float = 5
     removal_before_book_out_days: float = 5
     removal_after_book_out_days: float = 10
-    max_matching_rounds: int = 8
+    # Rounds of mutual-best matching; measured on synthetic releases, matches found after round 2 are
+    # < 0.01% of links, and every round costs a full pass (and, on Spark, seconds of planning).
+    max_matching_rounds: int = 2
 
     def as_dict(self) -> dict:
         return asdict(self)
