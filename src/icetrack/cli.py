@@ -460,6 +460,227 @@ def synth(people: int, seed: int, out: Path) -> None:
                   + ", ".join(f"{t} {n:,}" for t, n in manifest.get("rows", {}).items()), highlight=False)
 
 
+# -- outcomes ---------------------------------------------------------------------------------------
+ENGINE = click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+                      help="Where the metrics run (spark needs the 'spark' extra and Java 17).")
+SPARK_MASTER = click.option("--spark-master", default=None, metavar="URL", help="Spark master (default local[2]).")
+THRESHOLD = click.option("--threshold", type=click.IntRange(1, 1000), default=10, show_default=True,
+                         help="Small-cell suppression threshold.")
+BREAKDOWN = click.option("--by", "breakdown", type=click.Choice(["aor", "criminality", "citizenship", "method",
+                                                                 "program"]), default=None)
+
+
+def _person_tables(wh, engine: str, master: str | None):
+    from icetrack.metrics.engine import EngineError, duckdb_tables, spark_tables
+
+    try:
+        if engine == "spark":
+            return spark_tables(wh, master)[0]
+        return duckdb_tables(wh)
+    except EngineError as e:
+        _fail(str(e))
+
+
+def _emit(result: dict, as_json: bool, as_csv_rows: list[dict] | None, as_csv: bool) -> bool:
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return True
+    if as_csv:
+        rows = as_csv_rows or []
+        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["empty"])
+        w.writeheader()
+        w.writerows(rows)
+        return True
+    if result.get("synthetic"):
+        console.print("[bold red]SYNTHETIC DATA[/bold red]: these figures come from a generated release, not from ICE.")
+    return False
+
+
+@cli.group()
+def outcomes() -> None:
+    """What happened to the people arrested: funnel, time to removal/release, flows."""
+
+
+@outcomes.command("funnel")
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="month", show_default=True)
+@BREAKDOWN
+@THRESHOLD
+@ENGINE
+@SPARK_MASTER
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.pass_context
+def outcomes_funnel(ctx, period, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
+    """State of each arrest cohort as of the release cut-off (small cells suppressed)."""
+    from icetrack.metrics.publish import published_funnel
+
+    with _open(ctx) as wh:
+        result = published_funnel(_person_tables(wh, engine, spark_master), period, breakdown, threshold)
+    flat = [{"release_id": r["release_id"], "cutoff": r.get("cutoff"), "cohort": row["cohort"], "group": row["group"],
+             **{f"{k}_count": v["count"] for k, v in row.items() if isinstance(v, dict)},
+             **{f"{k}_share": v["share"] for k, v in row.items() if isinstance(v, dict) and k != "cohort_size"}}
+            for r in result["releases"] for row in r["rows"]]
+    if _emit(result, as_json, flat, as_csv):
+        return
+    for r in result["releases"]:
+        console.print(f"\n[bold]{escape(r['release_id'])}[/bold] cut-off {r.get('cutoff')}; "
+                      f"arrests without identifier (not followed): {r['arrests_without_identifier']:,}")
+        table = Table(pad_edge=False)
+        table.add_column("cohort")
+        table.add_column("group")
+        table.add_column("arrests", justify="right")
+        for st in oc_states():
+            table.add_column(st.replace("_", " "), justify="right")
+        for row in r["rows"]:
+            cells = [_cell(row[st]) for st in oc_states()]
+            table.add_row(row["cohort"], row["group"], _cell(row["cohort_size"], share=False), *cells)
+        console.print(table)
+    console.print(f"counts below {threshold} and the cells needed to protect them are shown as 'x'", highlight=False)
+
+
+def oc_states():
+    from icetrack.metrics.outcomes import STATES
+
+    return STATES
+
+
+def _cell(v: dict, share: bool = True) -> str:
+    if v["count"] is None:
+        return "x"
+    return f"{v['count']:,}" + (f" ({v['share']:.0%})" if share and v["share"] is not None else "")
+
+
+def _survival_command(ctx, kind, origin, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
+    from icetrack.metrics.publish import published_survival
+
+    with _open(ctx) as wh:
+        result = published_survival(_person_tables(wh, engine, spark_master), origin, breakdown, threshold)
+    if kind == "km":
+        flat = [{"group": g["group"], **row} for g in result["groups"] if not g["suppressed"] for row in g["kaplan_meier"]]
+    else:
+        flat = [{"group": g["group"], "time": row["time"], "at_risk": row["at_risk"],
+                 "overall_survival": row["overall_survival"],
+                 **{f"{c}_{k}": v for c in ("removal", "release", "transfer") for k, v in row[c].items()}}
+                for g in result["groups"] if not g["suppressed"] for row in g["cumulative_incidence"]]
+    if _emit(result, as_json, flat, as_csv):
+        return
+    table = Table(pad_edge=False)
+    for col in ("group", "n", "median days to removal (KM)", "removed", "released", "transferred", "still open",
+                "at day"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for g in result["groups"]:
+        if g["suppressed"]:
+            table.add_row(str(g["group"]), "x", "", "", "", "", "", "")
+            continue
+        c = g["cif_at_last_time"]
+        table.add_row(str(g["group"]), f"{g['n']:,}", "-" if g["median_days_to_removal_km"] is None
+                      else f"{g['median_days_to_removal_km']:g}", f"{c['removal']:.1%}", f"{c['release']:.1%}",
+                      f"{c['transfer']:.1%}", f"{g['still_open_share_at_last_time']:.1%}", str(g["last_time_shown"]))
+    console.print(table)
+    console.print("shares are cumulative incidences (Aalen-Johansen) at the last day with at least "
+                  f"{threshold} at risk; full curves with confidence bands: --json or --csv", highlight=False)
+
+
+@outcomes.command("km")
+@click.option("--origin", type=click.Choice(["arrest", "book_in"]), default="arrest", show_default=True)
+@BREAKDOWN
+@THRESHOLD
+@ENGINE
+@SPARK_MASTER
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.pass_context
+def outcomes_km(ctx, origin, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
+    """Kaplan-Meier time to removal (release and transfer censored), with confidence bands."""
+    _survival_command(ctx, "km", origin, breakdown, threshold, engine, spark_master, as_json, as_csv)
+
+
+@outcomes.command("cif")
+@click.option("--origin", type=click.Choice(["arrest", "book_in"]), default="arrest", show_default=True)
+@BREAKDOWN
+@THRESHOLD
+@ENGINE
+@SPARK_MASTER
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.pass_context
+def outcomes_cif(ctx, origin, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
+    """Cumulative incidence of removal, release and transfer (Aalen-Johansen), open cases censored."""
+    _survival_command(ctx, "cif", origin, breakdown, threshold, engine, spark_master, as_json, as_csv)
+
+
+@outcomes.command("flows")
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="month", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.pass_context
+def outcomes_flows(ctx, period, as_json, as_csv) -> None:
+    """Arrests, book-ins and removals per period (needs no identifiers; e.g. the Seattle exports)."""
+    from icetrack.metrics.outcomes import flows
+
+    with _open(ctx) as wh:
+        pt = _person_tables(wh, "duckdb", None)
+        df = flows(pt, wh.ibis().table("detention_stints"), period).to_pandas()
+    rows = [{"release_id": r.release_id, "period_start": str(r.period_start)[:10], "arrests": int(r.arrests),
+             "book_ins": int(r.book_ins), "removals": int(r.removals)} for r in df.itertuples()]
+    if _emit({"metric": "flows", "period": period, "rows": rows}, as_json, rows, as_csv):
+        return
+    table = Table(pad_edge=False)
+    for col in ("release", "period", "arrests", "book-ins", "removals"):
+        table.add_column(col, justify="right" if col in ("arrests", "book-ins", "removals") else "left")
+    for r in rows:
+        table.add_row(r["release_id"], r["period_start"], f"{r['arrests']:,}", f"{r['book_ins']:,}", f"{r['removals']:,}")
+    console.print(table)
+
+
+@outcomes.command("workbook")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def outcomes_workbook(ctx, as_json) -> None:
+    """Aggregate funnel from ICE's workbooks: book-outs by outcome and removal share per month; removals per
+    book-in and per arrest by fiscal year (no person-level data needed)."""
+    from icetrack.metrics import detention as det
+
+    with _open(ctx) as wh:
+        con = wh.ibis()
+        monthly = det.removal_share(con).to_pandas()
+        by_fy = det.removals_per_book_in_by_fy(con).to_pandas()
+    result = {
+        "metric": "workbook_funnel", "definitions": det.__doc__,
+        "monthly": [{"month": str(r.month)[:7], "book_outs": int(r.book_outs), "removals": int(r.removals),
+                     "releases": int(r.releases), "transfers": int(r.transfers or 0), "removal_share": round(r.removal_share, 4),
+                     "partial_month": bool(r.partial), "edition_id": r.edition_id} for r in monthly.itertuples()],
+        "fiscal_years": [{k: (None if pd_isna(v) else (round(v, 4) if isinstance(v, float) and k.startswith("removals_per")
+                                                        else v)) for k, v in r._asdict().items() if k != "Index"}
+                         for r in by_fy.itertuples()],
+    }
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    table = Table(title="Final book-outs and removal share (latest vintage)", pad_edge=False)
+    for col in ("month", "book-outs", "removals", "releases", "removal share"):
+        table.add_column(col, justify="right")
+    for r in result["monthly"]:
+        table.add_row(r["month"] + (" (partial)" if r["partial_month"] else ""), f"{r['book_outs']:,}",
+                      f"{r['removals']:,}", f"{r['releases']:,}", f"{r['removal_share']:.1%}")
+    console.print(table)
+    table = Table(title="Removals per book-in and per arrest, complete fiscal years", pad_edge=False)
+    for col in ("FY", "removals", "book-ins", "ICE book-ins", "ERO arrests", "per book-in", "per ICE book-in", "per arrest"):
+        table.add_column(col, justify="right")
+    for r in result["fiscal_years"]:
+        f = lambda v, p=False: "-" if v is None else (f"{v:.2f}" if p else f"{v:,.0f}")  # noqa: E731
+        table.add_row(str(r["fiscal_year"]), f(r["removals"]), f(r["book_ins"]), f(r["ice_book_ins"]),
+                      f(r["ero_administrative_arrests"]), f(r["removals_per_book_in"], True),
+                      f(r["removals_per_ice_book_in"], True), f(r["removals_per_arrest"], True))
+    console.print(table)
+
+
+def pd_isna(v) -> bool:
+    import pandas as pd
+
+    return v is None or (not isinstance(v, str) and pd.isna(v))
+
+
 def main() -> None:
     cli(obj={})
 

@@ -45,7 +45,7 @@ class PersonTables:
     arrest_links: ibis.Table
     removal_links: ibis.Table
     removals: ibis.Table
-    cutoffs: ibis.Table  # release_id, cutoff
+    cutoffs: ibis.Table  # release_id, cutoff, synthetic
 
 
 def from_warehouse(con) -> PersonTables:
@@ -53,8 +53,13 @@ def from_warehouse(con) -> PersonTables:
     t = con.table
     files = t("person_files")
     return PersonTables(t("arrests"), t("arrest_episodes"), t("detention_stays"), t("stay_arrest_links"),
-                        t("stay_removal_links"), t("removals"),
-                        files.group_by("release_id").aggregate(cutoff=files.cutoff.max()))
+                        t("stay_removal_links"), t("removals"), release_cutoffs(files))
+
+
+def release_cutoffs(person_files: ibis.Table) -> ibis.Table:
+    """(release_id, cutoff, synthetic) from the person_files table."""
+    f = person_files
+    return f.group_by("release_id").aggregate(cutoff=f.cutoff.max(), synthetic=f.synthetic.any())
 
 
 def classify_reason(reason: ibis.StringValue) -> ibis.StringValue:
@@ -163,6 +168,22 @@ def event_table(pt: PersonTables, origin: str = "arrest", breakdown: str | None 
         release=(j.outcome == "released").cast("int64").sum(),
         transfer=(j.outcome == "transferred").cast("int64").sum(),
     ).order_by(["group", "t"])
+
+
+def flows(pt: PersonTables, stints: ibis.Table, period: str = "day") -> ibis.Table:
+    """Aggregate flows needing no identifier: arrests, book-ins and removals per period (all rows, as
+    published; duplicates are not removed because without identifiers they cannot be recognised)."""
+    def events(t: ibis.Table, col: str, kind: str) -> ibis.Table:
+        ts = t[col]
+        start = {"day": ts.date(), "week": ts.truncate("W").date(), "month": ts.truncate("M").date()}[period]
+        return t.filter(ts.notnull()).select(release_id=t.release_id, period_start=start, kind=ibis.literal(kind))
+
+    u = (events(pt.arrests, "apprehension_date", "arrests")
+         .union(events(stints, "book_in_date_time", "book_ins"))
+         .union(events(pt.removals, "departed_date", "removals")))
+    return u.group_by(["release_id", "period_start"]).aggregate(
+        **{k: (u.kind == k).cast("int64").sum() for k in ("arrests", "book_ins", "removals")}
+    ).order_by(["release_id", "period_start"])
 
 
 def excluded_without_identifier(pt: PersonTables) -> ibis.Table:
