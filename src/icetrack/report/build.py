@@ -68,6 +68,7 @@ def build_report(wh, by=None) -> str:
                        "svg": render(daily_vs_target_chart(con, ledger), "svg"),
                        "notes": [notes.cite(e) for e in headline["editions"]]})
     detention = _detention_section(wh, con, notes) if "book_ins" in set(wh.measures().measure) else None
+    outcomes = _outcomes_section(wh, notes)
     measures = sorted({s["measure"] for s in ledger["series"]} | set(CATALOGUE) & set(wh.measures().measure))
     definitions = [CATALOGUE[m] for m in measures if m in CATALOGUE]
     return _env.get_template("report.html.j2").render(
@@ -79,6 +80,7 @@ def build_report(wh, by=None) -> str:
         rows=rows,
         charts=charts,
         detention=detention,
+        outcomes=outcomes,
         definitions=definitions,
         ledger_definitions=ledger["definitions"].split("\n- "),
         targets=list(target_urls.values()),
@@ -130,6 +132,31 @@ def _detention_section(wh, con, notes: SourceNotes) -> dict[str, Any]:
     figures.append({"label": f"ICE removals FY{last_removals.fiscal_year} to date", "value": last_removals.value,
                     "detail": f"as of {str(last_removals.as_of_date)[:10]}", "note": notes.cite(last_removals.edition_id)})
     return {"charts": charts, "figures": figures, "copies": _same_date_copies(wh, notes)}
+
+
+def _outcomes_section(wh, notes: SourceNotes) -> dict[str, Any] | None:
+    """Cohort funnel and cumulative incidence, when person-level records are loaded (suppressed cells)."""
+    from icetrack.metrics.engine import EngineError, duckdb_tables
+    from icetrack.metrics.publish import published_funnel, published_survival
+
+    try:
+        pt = duckdb_tables(wh)
+    except EngineError:
+        return None
+    funnel = published_funnel(pt)
+    survival = published_survival(pt)
+    charts = []
+    for title, make, data in (("Arrest cohorts by state at the cut-off", ch.cohort_chart, funnel),
+                              ("Time to outcome", ch.cif_chart, survival)):
+        try:
+            charts.append({"title": title, "svg": render(make(data), "svg"), "notes": []})
+        except ValueError:
+            continue  # everything suppressed: nothing publishable to draw
+    editions = [r[0] for r in wh.con.execute("SELECT edition_id FROM person_files ORDER BY edition_id").fetchall()]
+    for c in charts:
+        c["notes"] = [notes.cite(e) for e in editions]
+    return {"charts": charts, "synthetic": funnel["synthetic"] or survival["synthetic"],
+            "releases": funnel["releases"], "threshold": funnel["threshold"]}
 
 
 def _same_date_copies(wh, notes: SourceNotes) -> list[dict[str, Any]]:

@@ -181,3 +181,67 @@ def removals_to_date_chart(removals: pd.DataFrame) -> alt.Chart:
         "ICE removals, fiscal year to date, in each workbook edition",
         "Counting rule changes: FY2025 adds expedited removals/voluntary returns not detained; from March 2025 "
         "Title 50 expulsions.", f"{data.edition_id.nunique()} editions"))
+
+
+# -- outcomes of arrests (person-level releases) ---------------------------------------------------------
+STATE_COLOURS = alt.Scale(
+    domain=["removed", "removed_without_detention", "released", "transferred", "detained", "not_booked_in"],
+    range=["#1f5a96", "#6c8ebf", "#e67e22", "#95a5a6", "#8e44ad", "#d5d8dc"])
+
+
+def cohort_chart(funnel: dict) -> alt.Chart:
+    """Stacked areas: the state of each monthly arrest cohort as of the cut-off (published cells only)."""
+    rows = []
+    for rel in funnel["releases"]:
+        for r in rel["rows"]:
+            if r["cohort"] == "all" or r["group"] != "all":
+                continue
+            for state in funnel["states"]:
+                share = r[state]["share"]
+                if share is not None:
+                    rows.append({"cohort": r["cohort"], "state": state, "share": share, "count": r[state]["count"]})
+    data = pd.DataFrame(rows)
+    if data.empty:
+        raise ValueError("no published cohort cells")
+    data["cohort"] = pd.to_datetime(data["cohort"])
+    rel = funnel["releases"][0]
+    synthetic = " SYNTHETIC DATA." if funnel.get("synthetic") else ""
+    return alt.Chart(data).mark_area().encode(
+        x=alt.X("cohort:T", title="arrest month (cohort)"),
+        y=alt.Y("share:Q", stack="normalize", title="share of the cohort", axis=alt.Axis(format="%")),
+        color=alt.Color("state:N", scale=STATE_COLOURS, title="state at the cut-off"),
+        order=alt.Order("state:N"),
+        tooltip=[alt.Tooltip("cohort:T", format="%Y-%m"), "state:N", alt.Tooltip("share:Q", format=".1%"),
+                 alt.Tooltip("count:Q", format=",")],
+    ).properties(width=640, height=260, title=_title(
+        "What happened to the people arrested, by arrest month",
+        f"Release {rel['release_id']}, cut-off {rel.get('cutoff')}; cells below {funnel['threshold']} suppressed."
+        + synthetic, "Recent cohorts have had less time: 'detained' is open, not an outcome."))
+
+
+def cif_chart(survival: dict) -> alt.LayerChart:
+    """Cumulative incidence of removal, release and transfer with confidence bands."""
+    rows = []
+    for g in survival["groups"]:
+        if g["suppressed"]:
+            continue
+        for r in g["cumulative_incidence"]:
+            for cause in ("removal", "release", "transfer"):
+                c = r[cause]
+                rows.append({"group": g["group"], "days": r["time"], "outcome": cause, "cif": c["cif"],
+                             "lower": c["ci_lower"], "upper": c["ci_upper"]})
+    data = pd.DataFrame(rows)
+    if data.empty:
+        raise ValueError("no published survival groups")
+    colours = alt.Scale(domain=["removal", "release", "transfer"], range=["#1f5a96", "#e67e22", "#95a5a6"])
+    base = alt.Chart(data).encode(x=alt.X("days:Q", title=f"days since {survival['origin'].replace('_', '-')}"),
+                                  color=alt.Color("outcome:N", scale=colours))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("lower:Q", title="cumulative incidence", axis=alt.Axis(format="%")),
+                                              y2="upper:Q")
+    line = base.mark_line(interpolate="step-after").encode(
+        y="cif:Q", tooltip=["days:Q", "outcome:N", alt.Tooltip("cif:Q", format=".1%")])
+    synthetic = " SYNTHETIC DATA." if survival.get("synthetic") else ""
+    return alt.layer(band, line).properties(width=640, height=260, title=_title(
+        "Time to removal, release or transfer (Aalen-Johansen, 95% bands)",
+        "Open cases censored at the cut-off; curves end where fewer than "
+        f"{survival['threshold']} remain at risk.{synthetic}"))
