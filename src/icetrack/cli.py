@@ -121,30 +121,33 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
                     console.print(f"  warning: {w}", style="yellow", highlight=False, markup=False)
                 if result.loaded:
                     _say_how_copies_differ(wh, result.edition_id)
-        for f in person_files:
-            _ingest_person_file(wh, f)
+        if person_files:
+            _ingest_person_files(wh, person_files)
 
 
-def _ingest_person_file(wh, path: Path) -> None:
-    """Stream one person-level file into the warehouse (one transaction per file; rolled back on error)."""
-    from icetrack.person.store import load_person_release
+def _ingest_person_files(wh, paths: list[Path]) -> None:
+    """Stream person-level files into the warehouse: one transaction for all of them, rolled back on error."""
+    from icetrack.person.store import load_person_releases
     from icetrack.sources import read_person_file
 
     with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
                   console=err_console, transient=True) as progress:
-        task = progress.add_task(f"loading {path.name}", total=None)
+        task = progress.add_task(f"loading {len(paths)} person-level file(s)", total=None)
         try:
-            release = read_person_file(path)
-            result = load_person_release(wh, release, progress=lambda n: progress.advance(task, n))
+            releases = [read_person_file(p) for p in paths]
+            results = load_person_releases(wh, releases, progress=lambda n: progress.advance(task, n))
         except (SourceError, WarehouseError) as e:
             _fail(str(e))
-    console.print(result.message, highlight=False, markup=False)
-    for w in release.report.warnings:
-        console.print(f"  warning: {w}", style="yellow", highlight=False, markup=False)
-    for table, cols in release.report.unknown_columns.items():
-        if cols:
-            console.print(f"  {table}: {len(cols)} source column(s) kept in 'extra' (no canonical home): "
-                          + ", ".join(cols), highlight=False, markup=False)
+    for release, result in zip(releases, results):
+        console.print(result.message, highlight=False, markup=False)
+        if not result.loaded:
+            continue
+        for w in release.report.warnings:
+            console.print(f"  warning: {w}", style="yellow", highlight=False, markup=False)
+        for table, cols in release.report.unknown_columns.items():
+            if cols:
+                console.print(f"  {table}: {len(cols)} source column(s) kept in 'extra' (no canonical home): "
+                              + ", ".join(cols), highlight=False, markup=False)
 
 
 def _say_how_copies_differ(wh, edition_id: str) -> None:

@@ -208,10 +208,11 @@ class Warehouse:
               now, p.edition.parser_version, p.edition.synthetic, p.edition.completeness, p.edition.note,
               p.observations.num_rows, len(p.targets)] for p in parsed],
         )
-        staged = pa.concat_tables([  # noqa: F841 - referenced by name in the SQL below
+        staged = pa.concat_tables([
             p.observations.append_column("edition_id", pa.array([p.edition.edition_id] * p.observations.num_rows,
                                                                 pa.string()))
             for p in parsed])
+        con.register("staged", staged)
         dup = con.execute(
             """SELECT edition_id, measure, dims_key, period_start, period_end
                FROM staged GROUP BY ALL HAVING count(*) > 1 LIMIT 1"""
@@ -226,6 +227,7 @@ class Warehouse:
                       source_url, note
                FROM staged"""
         )
+        con.unregister("staged")
         for p in parsed:
             for t in p.targets:
                 con.execute(

@@ -77,8 +77,16 @@ STINT_KEY = ("release_id", "unique_identifier", "book_in_date_time", "detention_
 
 
 def deduplicated_stints(stints: ibis.Table) -> ibis.Table:
-    """Stints with rows identical but for bond fields collapsed; keeps the lowest bond amounts."""
-    return stints.group_by(list(STINT_KEY)).aggregate(
+    """Stints with rows identical but for bond fields collapsed; keeps the lowest bond amounts.
+
+    Only rows with an identifier can be duplicates: without one, two identical rows are two people with
+    the same attributes (e.g. the Seattle book-ins), so each such row is its own group.
+    """
+    stints = stints.mutate(row_if_anonymous=ibis.ifelse(stints.unique_identifier.isnull(), stints.source_row,
+                                                        ibis.null("int64")),
+                           edition_if_anonymous=ibis.ifelse(stints.unique_identifier.isnull(), stints.edition_id,
+                                                            ibis.null("string")))
+    return stints.group_by([*STINT_KEY, "row_if_anonymous", "edition_if_anonymous"]).aggregate(
         edition_id=stints.edition_id.min(),
         source_row=stints.source_row.min(),
         copies=stints.count(),
@@ -86,7 +94,7 @@ def deduplicated_stints(stints: ibis.Table) -> ibis.Table:
         bond_posted_amount=stints.bond_posted_amount.min(),
         bond_posted_date=stints.bond_posted_date.min(),
         synthetic=stints.synthetic.any(),
-    )
+    ).drop("row_if_anonymous", "edition_if_anonymous")
 
 
 def stays(stints: ibis.Table, cutoffs: ibis.Table) -> ibis.Table:

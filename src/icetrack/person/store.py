@@ -60,54 +60,86 @@ def ensure_person_schema(wh: Warehouse) -> None:
 
 def load_person_release(wh: Warehouse, release: PersonRelease, params: clean.CleaningParams | None = None,
                         progress=None) -> LoadResult:
-    """Stream one person-level file into the warehouse in ONE transaction, then rebuild its release's
-    derived tables. Any error (bad input mid-stream included) rolls everything back."""
+    """Stream one person-level file into the warehouse (see :func:`load_person_releases`)."""
+    return load_person_releases(wh, [release], params, progress)[0]
+
+
+def load_person_releases(wh: Warehouse, releases: list[PersonRelease],
+                         params: clean.CleaningParams | None = None, progress=None) -> list[LoadResult]:
+    """Stream person-level files into the warehouse in ONE transaction, then rebuild the derived tables of
+    each release touched, once. Any error (bad input mid-stream included) rolls everything back.
+
+    Readers are lazy: each file is opened and streamed only when its turn comes, so memory stays bounded
+    by one batch whatever the number and size of the files.
+    """
     params = params or clean.CleaningParams()
-    ed = release.edition
-    existing = wh.has_sha256(ed.sha256)
-    if existing:
-        return LoadResult(existing, ed.file_name, False, 0, 0,
-                          f"{ed.file_name}: already loaded as edition {existing} (same sha256); nothing changed")
+    results: list[LoadResult] = []
+    todo = []
+    for release in releases:
+        existing = wh.has_sha256(release.edition.sha256)
+        if existing:
+            results.append(LoadResult(existing, release.edition.file_name, False, 0, 0,
+                                      f"{release.edition.file_name}: already loaded as edition {existing} "
+                                      "(same sha256); nothing changed"))
+        else:
+            todo.append(release)
+            results.append(None)  # filled below
+    if not todo:
+        return results
     if wh.read_only:
-        raise WarehouseError(f"{wh.path}: opened read-only; cannot load {ed.file_name}")
+        raise WarehouseError(f"{wh.path}: opened read-only; cannot load {todo[0].edition.file_name}")
     con = wh.con
     ensure_person_schema(wh)
+    loaded = []
     con.execute("BEGIN TRANSACTION")
     try:
-        total = 0
-        for table, batch in release.batches:
-            if table not in TABLES:
-                raise SourceError(ed.file_name, f"reader produced unknown table '{table}'")
-            if not batch.schema.equals(TABLES[table], check_metadata=False):
-                raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from the "
-                                                "canonical schema")
-            chunk = batch  # noqa: F841 - referenced by name in the SQL below
-            con.execute(f"INSERT INTO {table} SELECT * FROM chunk")
-            total += batch.num_rows
-            if progress:
-                progress(batch.num_rows)
-        rep = release.report
-        con.execute(
-            "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256, ed.size_bytes,
-             ed.published_on, ed.as_of, datetime.now(timezone.utc).replace(tzinfo=None), ed.parser_version,
-             ed.synthetic, ed.completeness, ed.note, 0, 0],
-        )
-        cutoff = datetime.combine(release.cutoff, time(23, 59, 59)) if release.cutoff else None
-        con.execute("INSERT INTO person_files VALUES (?,?,?,?,?,?,?,?)",
-                    [ed.edition_id, release.release_id, cutoff, ed.synthetic, json.dumps(rep.rows),
-                     json.dumps(rep.unknown_columns), json.dumps(rep.all_redacted_or_blank), json.dumps(rep.warnings)])
-        for table, cols in rep.redacted.items():
-            for col, n in cols.items():
-                con.execute("INSERT INTO person_redactions VALUES (?,?,?,?)", [ed.edition_id, table, col, n])
-        rebuild_derived(wh, release.release_id, params)
+        for release in todo:
+            loaded.append(_stream_one(wh, release, progress))
+        for release_id in sorted({r.release_id for r in todo}):
+            rebuild_derived(wh, release_id, params)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    it = iter(loaded)
+    return [r if r is not None else next(it) for r in results]
+
+
+def _stream_one(wh: Warehouse, release: PersonRelease, progress) -> LoadResult:
+    con = wh.con
+    ed = release.edition
+    total = 0
+    for table, batch in release.batches:
+        if table not in TABLES:
+            raise SourceError(ed.file_name, f"reader produced unknown table '{table}'")
+        if not batch.schema.equals(TABLES[table], check_metadata=False):
+            raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from the "
+                                            "canonical schema")
+        con.register("icetrack_incoming_chunk", batch)
+        try:
+            con.execute(f"INSERT INTO {table} SELECT * FROM icetrack_incoming_chunk")
+        finally:
+            con.unregister("icetrack_incoming_chunk")
+        total += batch.num_rows
+        if progress:
+            progress(batch.num_rows)
+    rep = release.report
+    con.execute(
+        "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256, ed.size_bytes,
+         ed.published_on, ed.as_of, datetime.now(timezone.utc).replace(tzinfo=None), ed.parser_version,
+         ed.synthetic, ed.completeness, ed.note, 0, 0],
+    )
+    cutoff = datetime.combine(release.cutoff, time(23, 59, 59)) if release.cutoff else None
+    con.execute("INSERT INTO person_files VALUES (?,?,?,?,?,?,?,?)",
+                [ed.edition_id, release.release_id, cutoff, ed.synthetic, json.dumps(rep.rows),
+                 json.dumps(rep.unknown_columns), json.dumps(rep.all_redacted_or_blank), json.dumps(rep.warnings)])
+    for table, cols in rep.redacted.items():
+        for col, n in cols.items():
+            con.execute("INSERT INTO person_redactions VALUES (?,?,?,?)", [ed.edition_id, table, col, n])
     return LoadResult(ed.edition_id, ed.file_name, True, total, 0,
                       f"{ed.file_name}: loaded edition {ed.edition_id} ({total:,} person-level rows: "
-                      + ", ".join(f"{t} {n:,}" for t, n in release.report.rows.items()) + ")")
+                      + ", ".join(f"{t} {n:,}" for t, n in rep.rows.items()) + ")")
 
 
 def _cutoffs(con):
