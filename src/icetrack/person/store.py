@@ -130,7 +130,15 @@ def _stream_one(wh: Warehouse, release: PersonRelease, progress) -> LoadResult:
          ed.published_on, ed.as_of, datetime.now(timezone.utc).replace(tzinfo=None), ed.parser_version,
          ed.synthetic, ed.completeness, ed.note, 0, 0],
     )
-    cutoff = datetime.combine(release.cutoff, time(23, 59, 59)) if release.cutoff else None
+    if release.cutoff:
+        cutoff = datetime.combine(release.cutoff, time(23, 59, 59))
+    else:
+        # No stated cut-off: the latest date any record of this file carries is the best lower bound of
+        # when the data were pulled; open stays are censored there, and the report says so.
+        cutoff = _latest_date(con, ed.edition_id)
+        if cutoff is not None:
+            cutoff = datetime.combine(cutoff.date(), time(23, 59, 59))
+            rep.warnings.append(f"no cut-off stated; using the latest date in the records, {cutoff.date()}")
     con.execute("INSERT INTO person_files VALUES (?,?,?,?,?,?,?,?)",
                 [ed.edition_id, release.release_id, cutoff, ed.synthetic, json.dumps(rep.rows),
                  json.dumps(rep.unknown_columns), json.dumps(rep.all_redacted_or_blank), json.dumps(rep.warnings)])
@@ -140,6 +148,19 @@ def _stream_one(wh: Warehouse, release: PersonRelease, progress) -> LoadResult:
     return LoadResult(ed.edition_id, ed.file_name, True, total, 0,
                       f"{ed.file_name}: loaded edition {ed.edition_id} ({total:,} person-level rows: "
                       + ", ".join(f"{t} {n:,}" for t, n in rep.rows.items()) + ")")
+
+
+DATE_COLUMNS = {
+    "arrests": ("apprehension_date",), "detainers": ("detainer_prepare_date",), "encounters": ("event_date",),
+    "detention_stints": ("book_in_date_time", "detention_book_out_date_time", "stay_book_out_date_time"),
+    "removals": ("departed_date",),
+}
+
+
+def _latest_date(con, edition_id: str):
+    parts = [f"SELECT max({c}) AS d FROM {t} WHERE edition_id = ?" for t, cols in DATE_COLUMNS.items() for c in cols]
+    n = len(parts)
+    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})", [edition_id] * n).fetchone()[0]
 
 
 def _cutoffs(con):
