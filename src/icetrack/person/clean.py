@@ -10,8 +10,9 @@ Rules:
   ``duplicate_likely``. Records without an identifier cannot be compared and are never flagged.
 - **Stint duplicates**: stint rows identical in every field except the bond fields are one stint; the kept
   row carries the lowest bond amounts.
-- **Stays**: a stay is the chain of (de-duplicated) stints of one identifier with the same stay book-in.
-  Its book-out is the stay book-out when published, else the last stint's book-out; if any stint is still
+- **Stays**: a stay is the chain of (de-duplicated) stints of one identifier with the same stay book-in,
+  and starts at its first stint's book-in (where a release's published stay book-in disagrees, that is
+  counted in the cleaning log). Its book-out is the stay book-out when published, else the last stint's book-out; if any stint is still
   open the stay is open and *censored* at the release's cut-off (never imputed).
 - **Arrest -> stay**: each stay is matched to the closest arrest of the same identifier whose time lies
   between ``arrest_after_book_in_days`` (5) after and ``arrest_before_book_in_days`` (10) before the stay
@@ -126,8 +127,12 @@ def stays(stints: ibis.Table, cutoffs: ibis.Table) -> ibis.Table:
         gender=s.gender.arbitrary(),
         edition_id=s.edition_id.min(),
         synthetic=s.synthetic.any(),
+        first_book_in=s.book_in_date_time.min(),
     )
     g = g.join(cutoffs, "release_id", how="left")
+    # The stay starts at its first stint's book-in. Some releases publish a 'stay book-in' that is not that
+    # date (joined_df_wa.csv carries the stay's book-out there); it still identifies the chain.
+    g = g.mutate(published_stay_book_in=g.stay_start, stay_start=g.first_book_in)
     is_open = (g.open_stints > 0) & g.published_stay_book_out.isnull()
     book_out = ibis.ifelse(is_open, ibis.null("timestamp"),
                            ibis.coalesce(g.published_stay_book_out, g.last_stint_book_out))
@@ -139,6 +144,7 @@ def stays(stints: ibis.Table, cutoffs: ibis.Table) -> ibis.Table:
         "release_id", "unique_identifier", "edition_id", "synthetic", "n_stints", "first_facility", "last_facility",
         "book_in_criminality", "apprehension_method", "citizenship_country", "gender",
         stay_book_in=g.stay_start,
+        published_stay_book_in_differs=g.published_stay_book_in != g.first_book_in,
         stay_book_out=book_out,
         censored=censored,
         release_reason=ibis.ifelse(censored, ibis.null("string"),

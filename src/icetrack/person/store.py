@@ -221,14 +221,18 @@ def _log_rules(con, release_id: str, params: clean.CleaningParams) -> dict[str, 
     arrests, flagged = q("SELECT count(*), count(*) FILTER (duplicate_likely) FROM arrest_episodes WHERE release_id = ?")
     stints = q("SELECT count(*) FROM detention_stints WHERE release_id = ?")[0]
     dedup, extra_copies = q("SELECT count(*), coalesce(sum(copies - 1), 0) FROM detention_stints_dedup WHERE release_id = ?")
-    n_stays, censored = q("SELECT count(*), count(*) FILTER (censored) FROM detention_stays WHERE release_id = ?")
+    n_stays, censored, odd_start = q("SELECT count(*), count(*) FILTER (censored), "
+                                     "count(*) FILTER (published_stay_book_in_differs) FROM detention_stays "
+                                     "WHERE release_id = ?")
     linked_arrests = q("SELECT count(*) FROM stay_arrest_links WHERE release_id = ?")[0]
     linked_removals = q("SELECT count(*) FROM stay_removal_links WHERE release_id = ?")[0]
     rows = [
         ("arrest_episodes", {"episode_gap_hours": params.episode_gap_hours}, arrests, flagged,
          "later records of an episode flagged duplicate_likely"),
         ("stint_bond_duplicates", {}, stints, int(extra_copies), "rows identical but for bond fields collapsed"),
-        ("stays_from_stints", {}, dedup, n_stays, f"{censored} open stays censored at the cut-off"),
+        ("stays_from_stints", {}, dedup, n_stays, f"{censored} open stays censored at the cut-off; "
+                                                 f"{odd_start} with a published stay book-in other than the "
+                                                 "first stint's book-in (the first book-in is used)"),
         ("arrest_to_stay", {"before_days": params.arrest_before_book_in_days,
                             "after_days": params.arrest_after_book_in_days}, n_stays, linked_arrests,
          "stays matched one-to-one to an arrest"),
