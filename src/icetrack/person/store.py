@@ -10,6 +10,7 @@ Derived layer (rebuilt per release after each load, in the same transaction): ``
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, time, timezone
 from typing import Any
 
@@ -90,6 +91,10 @@ def load_person_releases(wh: Warehouse, releases: list[PersonRelease],
         raise WarehouseError(f"{wh.path}: opened read-only; cannot load {todo[0].edition.file_name}")
     con = wh.con
     ensure_person_schema(wh)
+    # Bounded memory whatever the release size: DuckDB spills to disk beyond this (default 3 GB; set
+    # ICETRACK_MEMORY_LIMIT to change it).
+    con.execute(f"SET memory_limit = '{os.environ.get('ICETRACK_MEMORY_LIMIT', '3GB')}'")
+    con.execute("SET preserve_insertion_order = false")
     loaded = []
     con.execute("BEGIN TRANSACTION")
     try:
