@@ -584,29 +584,27 @@ def _survival_command(ctx, kind, origin, breakdown, threshold, engine, spark_mas
                   f"{threshold} at risk; full curves with confidence bands: --json or --csv", highlight=False)
 
 
+def _survival_options(f):
+    """The options shared by the survival commands (km, cif)."""
+    for option in reversed([
+        click.option("--origin", type=click.Choice(["arrest", "book_in"]), default="arrest", show_default=True),
+        BREAKDOWN, THRESHOLD, ENGINE, SPARK_MASTER,
+        click.option("--json", "as_json", is_flag=True), click.option("--csv", "as_csv", is_flag=True),
+        click.pass_context,
+    ]):
+        f = option(f)
+    return f
+
+
 @outcomes.command("km")
-@click.option("--origin", type=click.Choice(["arrest", "book_in"]), default="arrest", show_default=True)
-@BREAKDOWN
-@THRESHOLD
-@ENGINE
-@SPARK_MASTER
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--csv", "as_csv", is_flag=True)
-@click.pass_context
+@_survival_options
 def outcomes_km(ctx, origin, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
     """Kaplan-Meier time to removal (release and transfer censored), with confidence bands."""
     _survival_command(ctx, "km", origin, breakdown, threshold, engine, spark_master, as_json, as_csv)
 
 
 @outcomes.command("cif")
-@click.option("--origin", type=click.Choice(["arrest", "book_in"]), default="arrest", show_default=True)
-@BREAKDOWN
-@THRESHOLD
-@ENGINE
-@SPARK_MASTER
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--csv", "as_csv", is_flag=True)
-@click.pass_context
+@_survival_options
 def outcomes_cif(ctx, origin, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
     """Cumulative incidence of removal, release and transfer (Aalen-Johansen), open cases censored."""
     _survival_command(ctx, "cif", origin, breakdown, threshold, engine, spark_master, as_json, as_csv)
