@@ -180,6 +180,7 @@ def test_error_mid_stream_rolls_back_everything(wh):
         load_person_release(wh, ok)
     assert rows(wh, "SELECT count(*) FROM arrests") == [(0,)]
     assert rows(wh, "SELECT count(*) FROM editions WHERE source = 'test_fixture'") == [(0,)]
+    assert rows(wh, "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE '_staging_%'") == [(0,)]
 
 
 def test_same_file_twice_is_skipped(wh):

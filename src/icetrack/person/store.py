@@ -95,24 +95,45 @@ def load_person_releases(wh: Warehouse, releases: list[PersonRelease],
     # ICETRACK_MEMORY_LIMIT to change it).
     con.execute(f"SET memory_limit = '{os.environ.get('ICETRACK_MEMORY_LIMIT', '3GB')}'")
     con.execute("SET preserve_insertion_order = false")
-    loaded = []
-    con.execute("BEGIN TRANSACTION")
+    _drop_staging(con)  # left over by a process that was killed mid-load
+    # Stage first, commit once. Rows appended inside one open transaction stay in memory until it commits
+    # (measured: RSS grows with the rows, past memory_limit), so the files are streamed into autocommitted
+    # staging tables, invisible to every reader; a single transaction then moves them into the canonical
+    # tables, records the editions and rebuilds the derived tables. Any error drops the staging tables: the
+    # canonical tables never see a partial load.
+    staged: list[tuple[PersonRelease, dict[str, str], int]] = []
     try:
-        for release in todo:
-            loaded.append(_stream_one(wh, release, progress))
-        for release_id in sorted({r.release_id for r in todo}):
-            rebuild_derived(wh, release_id, params)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        for i, release in enumerate(todo):
+            staged.append((release, *_stage(con, release, i, progress)))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            loaded = [_commit_staged(con, release, tables, total) for release, tables, total in staged]
+            for release_id in sorted({r.release_id for r in todo}):
+                rebuild_derived(wh, release_id, params)
+            _drop_staging(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        _drop_staging(con)
     it = iter(loaded)
     return [r if r is not None else next(it) for r in results]
 
 
-def _stream_one(wh: Warehouse, release: PersonRelease, progress) -> LoadResult:
-    con = wh.con
+STAGING_PREFIX = "_staging_"
+
+
+def _drop_staging(con) -> None:
+    for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_name LIKE ?",
+                               [STAGING_PREFIX + "%"]).fetchall():
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _stage(con, release: PersonRelease, index: int, progress) -> tuple[dict[str, str], int]:
+    """Stream one file's batches into staging tables (autocommit); returns {table: staging table}, rows."""
     ed = release.edition
+    staging: dict[str, str] = {}
     total = 0
     for table, batch in release.batches:
         if table not in TABLES:
@@ -120,14 +141,25 @@ def _stream_one(wh: Warehouse, release: PersonRelease, progress) -> LoadResult:
         if not batch.schema.equals(TABLES[table], check_metadata=False):
             raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from the "
                                             "canonical schema")
+        if table not in staging:
+            staging[table] = f"{STAGING_PREFIX}{index}_{table}"
+            con.execute(f'CREATE TABLE "{staging[table]}" AS SELECT * FROM {table} LIMIT 0')
         con.register("icetrack_incoming_chunk", batch)
         try:
-            con.execute(f"INSERT INTO {table} SELECT * FROM icetrack_incoming_chunk")
+            con.execute(f'INSERT INTO "{staging[table]}" SELECT * FROM icetrack_incoming_chunk')
         finally:
             con.unregister("icetrack_incoming_chunk")
         total += batch.num_rows
         if progress:
             progress(batch.num_rows)
+    return staging, total
+
+
+def _commit_staged(con, release: PersonRelease, staging: dict[str, str], total: int) -> LoadResult:
+    """Inside the caller's transaction: move one file's staged rows into place and record its edition."""
+    ed = release.edition
+    for table, name in staging.items():
+        con.execute(f'INSERT INTO {table} SELECT * FROM "{name}"')
     rep = release.report
     con.execute(
         "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
