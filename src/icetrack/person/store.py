@@ -91,9 +91,9 @@ def load_person_releases(wh: Warehouse, releases: list[PersonRelease],
         raise WarehouseError(f"{wh.path}: opened read-only; cannot load {todo[0].edition.file_name}")
     con = wh.con
     ensure_person_schema(wh)
-    # Bounded memory whatever the release size: DuckDB spills to disk beyond this (default 3 GB; set
+    # Bounded memory whatever the release size: DuckDB spills to disk beyond this (default 2 GB; set
     # ICETRACK_MEMORY_LIMIT to change it).
-    con.execute(f"SET memory_limit = '{os.environ.get('ICETRACK_MEMORY_LIMIT', '3GB')}'")
+    con.execute(f"SET memory_limit = '{os.environ.get('ICETRACK_MEMORY_LIMIT', '2GB')}'")
     con.execute("SET preserve_insertion_order = false")
     _drop_staging(con)  # left over by a process that was killed mid-load
     # Stage first, commit once. Rows appended inside one open transaction stay in memory until it commits
