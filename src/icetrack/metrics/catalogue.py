@@ -131,8 +131,3 @@ def measure_concept(name: str, declared: dict[str, str | None] | None = None) ->
         return CATALOGUE[name].concept
     return (declared or {}).get(name)
 
-
-def register(defs: list[MeasureDef]) -> None:
-    """Add measures owned by a source module (e.g. the ICE detention workbooks) to the catalogue."""
-    for d in defs:
-        CATALOGUE.setdefault(d.name, d)

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from icetrack.metrics.outcomes import PersonTables, from_warehouse, release_cutoffs
+from icetrack.metrics.outcomes import PersonTables, from_warehouse
 from icetrack.person import clean
 
 CANONICAL = ("arrests", "detention_stints", "removals", "person_files")
@@ -67,7 +67,7 @@ def spark_tables(wh, master: str | None = None, params: clean.CleaningParams | N
     spark = spark_session(master)
     con = ibis.pyspark.connect(spark)
     t = {name: con.read_parquet(str(folder / f"{name}.parquet"), table_name=f"icetrack_{name}") for name in CANONICAL}
-    cutoffs = release_cutoffs(t["person_files"])
+    cutoffs = clean.release_cutoffs(t["person_files"])
     episodes = clean.arrest_episodes(t["arrests"], params)
     stays = clean.stays(clean.deduplicated_stints(t["detention_stints"]), cutoffs)
     # cached: several metrics reuse them, and the matching rounds would otherwise be recomputed

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import ibis
 
+from icetrack.person.clean import release_cutoffs
+
 DAY = 86_400
 STATES = ("removed", "released", "transferred", "detained", "removed_without_detention", "not_booked_in")
 CAUSES = ("removal", "release", "transfer")
@@ -54,12 +56,6 @@ def from_warehouse(con) -> PersonTables:
     files = t("person_files")
     return PersonTables(t("arrests"), t("arrest_episodes"), t("detention_stays"), t("stay_arrest_links"),
                         t("stay_removal_links"), t("removals"), release_cutoffs(files))
-
-
-def release_cutoffs(person_files: ibis.Table) -> ibis.Table:
-    """(release_id, cutoff, synthetic) from the person_files table."""
-    f = person_files
-    return f.group_by("release_id").aggregate(cutoff=f.cutoff.max(), synthetic=f.synthetic.any())
 
 
 def classify_reason(reason: ibis.StringValue) -> ibis.StringValue:

@@ -160,12 +160,13 @@ def default_by(last_day: date) -> date:
 
 def targets_ledger(con, by: date | None = None) -> dict[str, Any]:
     """The full ledger as a JSON-ready dict (see module docstring for every definition)."""
-    comp = comparators(con).to_pandas()
+    comp_expr = comparators(con)
+    comp = comp_expr.to_pandas()
     series: dict[tuple[str, str], dict[str, Any]] = {}
     for variant, shift in VARIANTS.items():
         daily = daily_series(con, shift)
         stats = series_stats(daily).to_pandas()
-        scores = target_scores(daily, comparators(con)).to_pandas()
+        scores = target_scores(daily, comp_expr).to_pandas()
         for s in stats.itertuples(index=False):
             key = (s.measure, s.dims_key)
             entry = series.setdefault(key, _series_header(con, s))

@@ -46,6 +46,12 @@ class CleaningParams:
         return asdict(self)
 
 
+def release_cutoffs(person_files: ibis.Table) -> ibis.Table:
+    """(release_id, cutoff, synthetic) per release, from the person_files table."""
+    f = person_files
+    return f.group_by("release_id").aggregate(cutoff=f.cutoff.max(), synthetic=f.synthetic.any())
+
+
 def _secs(col):
     return col.epoch_seconds()
 

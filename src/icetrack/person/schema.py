@@ -134,9 +134,6 @@ class PersonRelease:
     report: ReaderReport = field(default_factory=ReaderReport)
 
 
-def empty_batch(table: str) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pylist([], schema=TABLES[table])
-
 
 def batch_from_rows(table: str, rows: list[dict], **provenance) -> pa.RecordBatch:
     """A canonical batch from dict rows; missing columns are null, ``provenance`` fills the same fields in

@@ -14,6 +14,7 @@ import os
 from datetime import datetime, time, timezone
 from typing import Any
 
+import ibis
 import pyarrow as pa
 
 from icetrack.person import clean
@@ -21,26 +22,13 @@ from icetrack.person.schema import EVENT_DATE, TABLES, PersonRelease
 from icetrack.sources.base import SourceError
 from icetrack.warehouse import LoadResult, Warehouse, WarehouseError
 
-DERIVED = ("arrest_episodes", "detention_stints_dedup", "detention_stays", "stay_arrest_links",
-           "stay_removal_links")
+_DUCK_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
+               pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP",
+               pa.map_(pa.string(), pa.string()): "MAP(VARCHAR, VARCHAR)"}
 
 
 def _duck_type(t: pa.DataType) -> str:
-    if pa.types.is_string(t):
-        return "VARCHAR"
-    if pa.types.is_int64(t):
-        return "BIGINT"
-    if pa.types.is_int32(t):
-        return "INTEGER"
-    if pa.types.is_float64(t):
-        return "DOUBLE"
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP"
-    if pa.types.is_map(t):
-        return "MAP(VARCHAR, VARCHAR)"
-    raise TypeError(t)
+    return _DUCK_TYPES[t]
 
 
 def ensure_person_schema(wh: Warehouse) -> None:
@@ -200,10 +188,6 @@ def _latest_date(con, edition_id: str):
     return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})", [edition_id] * n).fetchone()[0]
 
 
-def _cutoffs(con):
-    return con.sql("""SELECT release_id, max(cutoff) AS cutoff FROM person_files GROUP BY release_id""")
-
-
 def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams) -> dict[str, int]:
     """(Re)build the derived tables of one release inside the caller's transaction."""
     con = wh.con
@@ -213,33 +197,18 @@ def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams
         t = ib.table(name)
         return t.filter(t.release_id == release_id)
 
-    cut = ib.table("person_files")
-    cut = cut.filter(cut.release_id == release_id).group_by("release_id").aggregate(cutoff=cut.cutoff.max())
-    episodes = clean.arrest_episodes(table("arrests"), params)
-    dedup = clean.deduplicated_stints(table("detention_stints"))
-    exprs = {"arrest_episodes": episodes, "detention_stints_dedup": dedup}
-    counts: dict[str, int] = {}
-    for name, expr in exprs.items():
-        _replace(con, ib, name, release_id, expr)
-    stay_table = clean.stays(ib.table("detention_stints_dedup").filter(
-        lambda t: t.release_id == release_id), cut)
+    _replace(con, ib, "arrest_episodes", release_id, clean.arrest_episodes(table("arrests"), params))
+    _replace(con, ib, "detention_stints_dedup", release_id, clean.deduplicated_stints(table("detention_stints")))
+    stay_table = clean.stays(table("detention_stints_dedup"), clean.release_cutoffs(table("person_files")))
     _replace(con, ib, "detention_stays", release_id, stay_table)
-    stays_t = ib.table("detention_stays").filter(lambda t: t.release_id == release_id)
-    eps_t = ib.table("arrest_episodes").filter(lambda t: t.release_id == release_id)
-    arrest_links = clean.link_arrests_to_stays(table("arrests"), eps_t, stays_t, params)
+    stays_t = table("detention_stays")
+    arrest_links = clean.link_arrests_to_stays(table("arrests"), table("arrest_episodes"), stays_t, params)
     _replace(con, ib, "stay_arrest_links", release_id,
-             arrest_links.mutate(release_id=ibis_literal(release_id)).drop("absdiff", "tiebreak"))
+             arrest_links.mutate(release_id=ibis.literal(release_id)).drop("absdiff", "tiebreak"))
     removal_links = clean.link_stays_to_removals(stays_t, table("removals"), params)
     _replace(con, ib, "stay_removal_links", release_id,
-             removal_links.mutate(release_id=ibis_literal(release_id)).drop("absdiff", "tiebreak"))
-    counts = _log_rules(con, release_id, params)
-    return counts
-
-
-def ibis_literal(v):
-    import ibis
-
-    return ibis.literal(v)
+             removal_links.mutate(release_id=ibis.literal(release_id)).drop("absdiff", "tiebreak"))
+    return _log_rules(con, release_id, params)
 
 
 def _replace(con, ib, name: str, release_id: str, expr) -> None:

@@ -110,11 +110,6 @@ def file_digest(path: str | Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def dims_key(dims: dict[str, str] | None) -> str:
-    """The canonical text of a dimensions map, part of every observation's key."""
-    return "|".join(f"{k}={v}" for k, v in sorted((dims or {}).items()))
-
-
 def observations_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Build an OBSERVATION_SCHEMA table from dict rows (``dims`` as a plain dict)."""
     # Column by column (one comprehension per field), and the sorted key order computed once per distinct
