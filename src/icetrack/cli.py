@@ -445,6 +445,87 @@ def quality(ctx: click.Context, as_json: bool) -> None:
                               highlight=False, markup=False)
 
 
+VERDICT_STYLE = {"supported": "green", "contradicted": "red", "not checkable": "yellow",
+                 "depends on definition": "magenta"}
+
+
+def _found(evidence: dict) -> str:
+    if evidence["statistic"] == "reported_target":
+        return "; ".join(f"{o['reported_by']} {o['value_low']:,.0f}-{o['value_high']:,.0f}"
+                         for o in evidence["observations"])
+    if evidence["value"] is None:
+        return "not measured"
+    kind = {"lower_bound": "at least ", "upper_bound": "at most ", "estimate": "about "}.get(evidence["kind"], "")
+    at = f" ({', '.join(evidence['at'])})" if evidence["at"] else ""
+    return f"{kind}{evidence['value']:,.1f}".replace(".0", "") + at
+
+
+def _claimed(comparison: dict) -> str:
+    value = comparison["value"]
+    text = "-".join(f"{x:,g}" for x in value) if isinstance(value, list) else f"{value:,g}"
+    tolerance = comparison["tolerance"]
+    return text + (f" ± {tolerance:g}" if isinstance(tolerance, float) and tolerance else
+                   f" ± {tolerance}" if isinstance(tolerance, str) else "")
+
+
+@cli.command()
+@click.argument("claims_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Every verdict with its evidence, as JSON.")
+@click.option("--definitions", is_flag=True, help="List the catalogue's definitions and what measures them.")
+@click.pass_context
+def check(ctx: click.Context, claims_file: Path | None, as_json: bool, definitions: bool) -> None:
+    """Check published claims (default: the bundled February 2025 NBC News claims) against the loaded data."""
+    from icetrack.claims import ClaimsFileError, check_claims, load_claims
+    from icetrack.metrics.catalogue import DEFINITIONS
+
+    if definitions:
+        rows = [{"definition": d.ref, "label": d.label, "concept": d.concept, "text": d.text,
+                 "measured_by": [{"measure": m.measure, "dims": dict(m.dims)} for m in d.measured_by],
+                 "settled_by": d.settled_by, "changes": d.changes or None}
+                for versions in DEFINITIONS.values() for d in versions]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        table = Table(pad_edge=False)
+        for col in ("definition", "label", "measured by", "otherwise settled by"):
+            table.add_column(col)
+        for r in rows:
+            measured = ", ".join(m["measure"] + "".join(f" [{k}={v}]" for k, v in m["dims"].items())
+                                 for m in r["measured_by"])
+            table.add_row(r["definition"], r["label"], measured or "-", r["settled_by"])
+        console.print(table)
+        return
+    try:
+        claims = load_claims(claims_file)
+    except ClaimsFileError as e:
+        for problem in e.problems:
+            err_console.print(f"icetrack: error: {problem}", highlight=False, markup=False, soft_wrap=True)
+        ctx.exit(2)
+    with _open(ctx) as wh:
+        verdicts = check_claims(wh, claims)
+    if as_json:
+        click.echo(json.dumps(verdicts, indent=2))
+        return
+    table = Table(pad_edge=False, show_lines=True)
+    for col in ("claim", "verdict", "claimed", "found (speaker's definition)", "dates moved back a day"):
+        table.add_column(col)
+    for v in verdicts:
+        style = VERDICT_STYLE[v["verdict"]]
+        shift = v["shift"]
+        moved = "n/a" if not shift["applies"] else (
+            f"becomes {shift['verdict']}" if shift["changes_verdict"] else "unchanged")
+        table.add_row(f"{escape(v['id'])}\n[dim]{escape(v['outlet'])}, {v['published_on']}[/dim]",
+                      f"[{style}]{v['verdict']}[/{style}]",
+                      f"{v['statistic'].replace('_', ' ')} {v['comparison']['op'].replace('_', ' ')} "
+                      f"{_claimed(v['comparison'])}\n[dim]{v['window']['start']}..{v['window']['end']}[/dim]",
+                      escape(_found(v["evidence"][0])) + f"\n[dim]{escape(v['metric'])}[/dim]", moved)
+    console.print(table)
+    for v in verdicts:
+        console.print(f"\n[bold]{escape(v['id'])}[/bold]: {escape(v['explanation'])}", highlight=False)
+        if v["shift"]["applies"] and v["shift"]["changes_verdict"]:
+            console.print(f"  one-day shift: {escape(v['shift']['note'])}", highlight=False)
+
+
 @cli.command()
 @click.option("--people", type=click.IntRange(1, 50_000_000), required=True, help="Number of synthetic people.")
 @click.option("--seed", type=int, default=1, show_default=True)
@@ -497,6 +578,26 @@ def _emit(result: dict, as_json: bool, as_csv_rows: list[dict] | None, as_csv: b
     if result.get("synthetic"):
         console.print("[bold red]SYNTHETIC DATA[/bold red]: these figures come from a generated release, not from ICE.")
     return False
+
+
+# -- web dashboard ----------------------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the dashboard and the JSON API over a read-only connection to the warehouse."""
+    import uvicorn
+
+    from icetrack.web import create_app
+
+    try:
+        app = create_app(ctx.obj["warehouse"] or default_warehouse_path())
+    except WarehouseError as e:
+        _fail(str(e))
+    console.print(f"icetrack dashboard on http://{host}:{port}/ (API description: /docs); Ctrl-C stops it",
+                  highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @cli.group()

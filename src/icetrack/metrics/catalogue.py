@@ -131,3 +131,164 @@ def measure_concept(name: str, declared: dict[str, str | None] | None = None) ->
         return CATALOGUE[name].concept
     return (declared or {}).get(name)
 
+
+
+# --- Versioned definitions -------------------------------------------------------------------------------
+# A *definition* is what a published number means ("ICE-arrested initial book-ins", "removals under the
+# FY2025 counting rule"). Claims name one; each definition lists the stored measures that measure it and,
+# when none of those is loaded, the source that would settle a claim about it. A definition's text never
+# changes in place: a changed meaning is a new version, so a verdict can always say which meaning it used.
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A stored measure, restricted to one set of dimensions, that measures a definition."""
+
+    measure: str
+    dims: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def dims_key(self) -> str:
+        return "|".join(f"{k}={v}" for k, v in sorted(self.dims))
+
+
+@dataclass(frozen=True)
+class Definition:
+    id: str
+    version: int
+    label: str
+    concept: str
+    text: str
+    measured_by: tuple[Measurement, ...]
+    settled_by: str  # the source that would measure it when none of measured_by is loaded
+    changes: str = ""  # what changed from the previous version
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+
+DEFINITIONS: dict[str, tuple[Definition, ...]] = {}
+
+
+def _define(*versions: Definition) -> None:
+    DEFINITIONS[versions[0].id] = versions
+
+
+_define(Definition(
+    "arrests.ero_administrative", 1, "ERO administrative arrests", "arrests",
+    "Civil immigration arrests by ICE Enforcement and Removal Operations, including transfers from jails (CAP), "
+    "as counted in ICE's annual report. At-large arrests are a subset; CBP arrests are not included.",
+    (Measurement("ero_administrative_arrests"),),
+    "ICE's annual report (fiscal-year totals) or a person-level ERO arrests release (Deportation Data Project) "
+    "for daily or monthly counts",
+))
+_define(Definition(
+    "arrests.at_large", 1, "At-large (community) arrests", "at_large_arrests",
+    "ERO arrests made in the community rather than by transfer from a jail or prison: a subset of ERO "
+    "administrative arrests.",
+    (),
+    "a person-level ERO arrests release with the apprehension method (Deportation Data Project), or ICE's "
+    "annual report table of at-large arrests",
+))
+_define(Definition(
+    "arrests.ice_posted", 1, "Arrests posted by ICE", "arrests",
+    "The daily 'arrests' of ICE's January 2025 'Enforcement update' social-media posts, dated by the post. ICE "
+    "gave no definition; a post may describe the previous day.",
+    (Measurement("ice_posted_arrests"),),
+    "ICE's 'Enforcement update' posts (bundled for Jan 23-31, 2025)",
+))
+_define(Definition(
+    "book_ins.ice_arrested", 1, "ICE-arrested initial book-ins", "book_ins",
+    "Initial book-ins into ICE detention of people arrested by ICE (detention workbooks, monthly). People ICE "
+    "arrested but did not detain are missing, so this is smaller than ICE's arrests.",
+    (Measurement("book_ins", (("agency", "ICE"),)),),
+    "ICE's detention-statistics workbooks (ice.gov/detain/detention-management)",
+))
+_define(Definition(
+    "book_ins.all", 1, "All initial book-ins", "book_ins",
+    "Initial book-ins into ICE detention whoever arrested (ICE or CBP), detention workbooks, monthly.",
+    (Measurement("book_ins", (("agency", "Total"),)),),
+    "ICE's detention-statistics workbooks",
+))
+_define(Definition(
+    "detainers.ice_posted", 1, "Detainers lodged, posted by ICE", "detainers",
+    "The daily 'detainers lodged' of ICE's January 2025 posts. A detainer is a request to a jail, not an arrest.",
+    (Measurement("ice_posted_detainers_lodged"),),
+    "ICE's 'Enforcement update' posts",
+))
+_define(Definition(
+    "detainers.issued", 1, "Detainers issued (ERO)", "detainers",
+    "Detainers issued by ERO in a fiscal year (ICE annual report, CIEP data).",
+    (Measurement("detainers_issued"),),
+    "ICE's annual report",
+))
+_define(
+    Definition(
+        "removals.ice", 1, "ICE removals (FY2024 counting rule)", "removals",
+        "Compelled departures under an order carried out by ICE, including (since May 2023) removals of people "
+        "CBP turned over to ICE.",
+        (Measurement("removals"), Measurement("removals_fytd")),
+        "ICE's annual report or the removals-to-date figure of the detention workbooks",
+    ),
+    Definition(
+        "removals.ice", 2, "ICE removals (FY2025 counting rule)", "removals",
+        "As version 1, plus expedited-removal and voluntary-return cases CBP turned over but ICE did not detain "
+        "(from FY2025), and Title 50 expulsions (from March 2025).",
+        (Measurement("removals_fytd"),),
+        "the removals-to-date figure of ICE's FY2025 detention workbooks",
+        changes="FY2025: adds ER/VR turnovers not detained; from March 2025 adds Title 50 expulsions",
+    ),
+)
+_define(Definition(
+    "removals.from_detention", 1, "Removals from ICE detention", "removals",
+    "Final book-outs from ICE detention with the reason 'Release to Remove' (detention workbooks, monthly). "
+    "Removals of people never detained are missing, so this is a lower bound on removals.",
+    (Measurement("book_outs", (("criminality", "Total"), ("release_reason", "Release to Remove"))),),
+    "ICE's detention-statistics workbooks",
+))
+_define(Definition(
+    "detained.adp_midnight", 1, "Average daily population (midnight)", "detained_population",
+    "Average of ICE's midnight detention headcounts over the month (detention workbooks).",
+    (Measurement("adp", (("agency", "Total"), ("criminality", "Total"))),),
+    "ICE's detention-statistics workbooks",
+))
+_define(Definition(
+    "detained.24_hour", 1, "24-hour detained population", "detained_population",
+    "Everyone held in ICE detention at any time during a day; larger than the midnight headcount because "
+    "people booked in and out the same day count.",
+    (),
+    "a daily facility population series counting everyone held during the day (e.g. the Deportation Data "
+    "Project's facility-level detention records); ICE's workbooks publish only midnight-based figures",
+))
+_define(Definition(
+    "detained.snapshot", 1, "Currently detained (workbook snapshot)", "detained_population",
+    "People in ICE detention on a workbook's as-of date (midnight headcount).",
+    (Measurement("currently_detained", (("agency", "Total"), ("criminality", "Total"))),),
+    "ICE's detention-statistics workbooks",
+))
+_define(Definition(
+    "targets.daily_arrests", 1, "Announced daily arrest target", "arrests",
+    "A daily arrest quota, goal or baseline as reported by the press or officials (targets ledger).",
+    (),
+    "the targets ledger (bundled press reports, or a targets CSV)",
+))
+_define(Definition(
+    "outcomes.released_from_cohort", 1, "People arrested in a window and released", "book_outs",
+    "People arrested in the window whose detention ended in a release (bond, recognizance, supervision, "
+    "parole, terminated proceedings, relief) rather than a removal, as of a person-level release's cut-off.",
+    (),
+    "a national person-level release covering the window (Deportation Data Project FOIA release: arrests "
+    "linked to detention stays)",
+))
+
+
+def definition(ref: str) -> Definition | None:
+    """'id' (latest version) or 'id@version'."""
+    name, _, version = ref.partition("@")
+    versions = DEFINITIONS.get(name)
+    if not versions:
+        return None
+    if not version:
+        return versions[-1]
+    return next((d for d in versions if str(d.version) == version), None)

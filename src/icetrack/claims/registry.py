@@ -1,0 +1,317 @@
+"""The claims file: published statements written down so they can be checked.
+
+Format (YAML, ``format: icetrack-claims/1``; documented in docs/claims.md)::
+
+    format: icetrack-claims/1
+    claims:
+      - id: nbc-highest-day                 # unique, lower-case letters, digits, '-' and '_'
+        text: "the highest single-day total since Jan. 20 was just 1,100"
+        speaker: unnamed officials          # optional
+        outlet: NBC News
+        published_on: 2025-02-07
+        url: https://...
+        metric: arrests.ice_posted          # a catalogue definition, optionally '@version'
+        alternatives: [book_ins.ice_arrested]   # optional: other readings of the same words
+        statistic: max_day                  # total | mean_per_day | max_day | min_day | any_day | average
+                                            # | reported_target
+        days: all                           # optional: all | weekday | weekend | monday ... sunday
+        window: {start: 2025-01-20, end: 2025-02-06}
+        comparison: {op: approximately, value: 1100, tolerance: 50}   # tolerance: number or 'N%'
+        note: why the window and tolerance were chosen   # optional
+
+Every problem in a file is reported, one line each, before anything is checked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from icetrack.metrics.catalogue import DEFINITIONS, Definition, definition
+
+FORMAT = "icetrack-claims/1"
+STATISTICS = {
+    "total": "sum of the values in the window",
+    "mean_per_day": "sum of the values in the window divided by the window's days",
+    "max_day": "the largest single-day value in the window",
+    "min_day": "the smallest single-day value in the window",
+    "any_day": "some day in the window has a value meeting the comparison",
+    "average": "day-weighted average of a level (a population or a length of stay) over the window",
+    "reported_target": "the daily target as reported by other outlets announcing it in the window",
+}
+DAILY_ONLY = {"max_day", "min_day", "any_day"}
+# Levels (a population, a length of stay) are averaged, never added up; flows (arrests, book-ins) are added.
+LEVEL_CONCEPTS = {"detained_population", "length_of_stay"}
+OPERATORS = ("equals", "at_most", "at_least", "approximately")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAY_FILTERS = ("all", "weekday", "weekend", *WEEKDAYS)
+REQUIRED = ("id", "text", "outlet", "published_on", "url", "metric", "statistic", "window", "comparison")
+OPTIONAL = ("speaker", "alternatives", "days", "note")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_URL_RE = re.compile(r"^https?://\S+$")
+_TOLERANCE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
+BUNDLED = "nbc_2025_02.yaml"
+
+
+class ClaimsFileError(ValueError):
+    """Every problem of a claims file; ``str()`` is one line per problem."""
+
+    def __init__(self, file: str | Path, problems: list[str]):
+        self.file = str(file)
+        self.problems = [f"{Path(self.file).name}: {' '.join(p.split())}" for p in problems]
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    op: str
+    value: float | tuple[float, float]  # a range only for reported targets ('1,200-1,400')
+    tolerance: float = 0.0
+    relative: bool = False  # tolerance given as a percentage of the value
+
+    def bounds(self) -> tuple[float, float]:
+        """The values the claim accepts, as a closed interval (infinite ends for at least / at most)."""
+        low, high = self.value if isinstance(self.value, tuple) else (self.value, self.value)
+        slack_low = low * self.tolerance / 100 if self.relative else self.tolerance
+        slack_high = high * self.tolerance / 100 if self.relative else self.tolerance
+        if self.op == "at_least":
+            return low - slack_low, float("inf")
+        if self.op == "at_most":
+            return float("-inf"), high + slack_high
+        return low - slack_low, high + slack_high
+
+    def describe(self) -> str:
+        value = "-".join(f"{v:,.0f}" for v in self.value) if isinstance(self.value, tuple) else f"{self.value:,g}"
+        op = self.op.replace("_", " ")
+        tol = f" (tolerance {self.tolerance:g}{'%' if self.relative else ''})" if self.tolerance else ""
+        return f"{op} {value}{tol}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    text: str
+    outlet: str
+    published_on: date
+    url: str
+    metric: Definition
+    statistic: str
+    window_start: date
+    window_end: date
+    comparison: Comparison
+    speaker: str | None = None
+    alternatives: tuple[Definition, ...] = ()
+    days: str = "all"
+    note: str | None = None
+    source_file: str = field(default="", compare=False)
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def _metric(ref: Any, what: str, add) -> Definition | None:
+    if not isinstance(ref, str) or not ref.strip():
+        add(f"{what} must be a catalogue definition name")
+        return None
+    found = definition(ref.strip())
+    if found is None:
+        name = ref.strip().partition("@")[0]
+        if name in DEFINITIONS:
+            versions = ", ".join(str(d.version) for d in DEFINITIONS[name])
+            add(f"{what} '{ref}': {name} has no such version (versions: {versions})")
+        else:
+            close = difflib.get_close_matches(name, list(DEFINITIONS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else " (see `icetrack check --definitions`)"
+            add(f"unknown {what} '{ref}'{hint}")
+    return found
+
+
+def _comparison(raw: Any, statistic: str | None, add) -> Comparison | None:
+    if not isinstance(raw, dict):
+        add("comparison must be a mapping with op, value and optionally tolerance")
+        return None
+    unknown = set(raw) - {"op", "value", "tolerance"}
+    if unknown:
+        add(f"comparison has unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    op = raw.get("op")
+    ok = True
+    if op not in OPERATORS:
+        add(f"comparison op '{op}' is not one of {', '.join(OPERATORS)}")
+        ok = False
+    value = raw.get("value")
+    if isinstance(value, list) and statistic == "reported_target":
+        numbers = [_as_number(v) for v in value]
+        if len(numbers) != 2 or None in numbers or numbers[0] > numbers[1]:
+            add("comparison value for a target range must be [low, high] with low <= high")
+            ok = False
+        else:
+            value = (numbers[0], numbers[1])
+    else:
+        value = _as_number(value)
+        if value is None:
+            add(f"comparison value '{raw.get('value')}' is not a number")
+            ok = False
+    tolerance, relative = raw.get("tolerance", 0), False
+    if isinstance(tolerance, str) and _TOLERANCE_RE.match(tolerance.strip()):
+        tolerance, relative = float(_TOLERANCE_RE.match(tolerance.strip()).group(1)), True
+    elif _as_number(tolerance) is not None and tolerance >= 0:
+        tolerance = float(tolerance)
+    else:
+        add(f"comparison tolerance '{tolerance}' must be a number >= 0 or a percentage like '5%'")
+        ok = False
+    return Comparison(op, value, tolerance, relative) if ok else None
+
+
+def _claim(entry: Any, index: int, line: int, seen: set[str], add_file) -> Claim | None:
+    where = f"entry {index}, line {line}"
+    problems: list[str] = []
+    if not isinstance(entry, dict):
+        add_file(f"{where}: a claim must be a mapping of fields")
+        return None
+    cid = entry.get("id")
+    if isinstance(cid, str) and cid:
+        where = f"claim '{cid}' ({where})"
+
+    def add(problem: str) -> None:
+        problems.append(f"{where}: {problem}")
+
+    for key in REQUIRED:
+        if entry.get(key) in (None, ""):
+            add(f"missing {key.replace('_', ' ')}")
+    for key in sorted(set(map(str, entry)) - set(REQUIRED) - set(OPTIONAL)):
+        close = difflib.get_close_matches(key, REQUIRED + OPTIONAL, n=1)
+        add(f"unknown field '{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    if cid is not None and not (isinstance(cid, str) and _ID_RE.match(cid)):
+        add(f"id '{cid}' must be lower-case letters, digits, '-' or '_'")
+    elif isinstance(cid, str):
+        if cid in seen:
+            add(f"id '{cid}' is used by an earlier claim")
+        seen.add(cid)
+    url = entry.get("url")
+    if url not in (None, "") and not (isinstance(url, str) and _URL_RE.match(url.strip())):
+        add(f"url '{url}' is not an http(s) address")
+    published = _as_date(entry.get("published_on"))
+    if entry.get("published_on") not in (None, "") and published is None:
+        add(f"published_on '{entry.get('published_on')}' is not a valid date YYYY-MM-DD")
+    metric = _metric(entry.get("metric"), "metric", add) if entry.get("metric") not in (None, "") else None
+    alternatives = entry.get("alternatives") or []
+    if not isinstance(alternatives, list):
+        add("alternatives must be a list of catalogue definitions")
+        alternatives = []
+    alt_defs = tuple(d for d in (_metric(a, "alternative metric", add) for a in alternatives) if d)
+    statistic = entry.get("statistic")
+    if statistic not in (None, "") and statistic not in STATISTICS:
+        add(f"statistic '{statistic}' is not one of {', '.join(STATISTICS)}")
+        statistic = None
+    if (statistic == "reported_target") != (metric is not None and metric.id == "targets.daily_arrests"):
+        if metric is not None and statistic:
+            add(f"statistic '{statistic}' does not apply to metric {metric.id}: reported_target goes with "
+                "targets.daily_arrests and only with it")
+    elif metric is not None and statistic in ("average", "total", "mean_per_day"):
+        for d in (metric, *alt_defs):
+            if (statistic == "average") != (d.concept in LEVEL_CONCEPTS):
+                kind = "a level (averaged)" if d.concept in LEVEL_CONCEPTS else "a flow (added up)"
+                add(f"statistic '{statistic}' does not apply to {d.id}, which is {kind}")
+    days = entry.get("days", "all")
+    if days not in DAY_FILTERS:
+        add(f"days '{days}' is not one of {', '.join(DAY_FILTERS)}")
+    window = entry.get("window")
+    start = end = None
+    if window not in (None, ""):
+        if not isinstance(window, dict) or set(window) != {"start", "end"}:
+            add("window must be a mapping with exactly start and end")
+        else:
+            start, end = _as_date(window["start"]), _as_date(window["end"])
+            if start is None or end is None:
+                add(f"window start/end must be valid dates YYYY-MM-DD (got {window['start']!r}, {window['end']!r})")
+            elif start > end:
+                add(f"window is inverted: start {start} is after end {end}")
+    comparison = _comparison(entry.get("comparison"), statistic, add) if entry.get("comparison") else None
+    for p in problems:
+        add_file(p)
+    if problems:
+        return None
+    return Claim(id=cid, text=" ".join(str(entry["text"]).split()), outlet=str(entry["outlet"]),
+                 published_on=published, url=url.strip(), metric=metric, statistic=statistic,
+                 window_start=start, window_end=end, comparison=comparison,
+                 speaker=entry.get("speaker"), alternatives=alt_defs, days=days, note=entry.get("note"))
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with dates left as text, so an impossible date is a problem to report, not a crash."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def parse_claims(text: str, file: str | Path) -> list[Claim]:
+    problems: list[str] = []
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ClaimsFileError(file, [f"{at}not valid YAML ({getattr(e, 'problem', None) or e})"]) from None
+    if not isinstance(data, dict):
+        raise ClaimsFileError(file, [f"expected a mapping with 'format: {FORMAT}' and 'claims:'"])
+    if data.get("format") != FORMAT:
+        problems.append(f"format is {data.get('format')!r}; expected '{FORMAT}'")
+    for key in sorted(set(map(str, data)) - {"format", "claims"}):
+        problems.append(f"unknown top-level key '{key}'")
+    entries = data.get("claims")
+    if not isinstance(entries, list) or not entries:
+        problems.append("'claims' must be a non-empty list")
+        raise ClaimsFileError(file, problems)
+    lines = {}
+    for key_node, value_node in root.value:
+        if key_node.value == "claims":
+            lines = {i: n.start_mark.line + 1 for i, n in enumerate(value_node.value)}
+    seen: set[str] = set()
+    claims = [_claim(entry, i + 1, lines.get(i, 0), seen, problems.append) for i, entry in enumerate(entries)]
+    if problems:
+        raise ClaimsFileError(file, problems)
+    return [c for c in claims if c is not None]
+
+
+def load_claims(path: str | Path | None = None) -> list[Claim]:
+    """The claims of a file, or the bundled claims (the February 2025 NBC News article) when ``path`` is None."""
+    if path is None:
+        resource = resources.files("icetrack") / "data" / "claims" / BUNDLED
+        return parse_claims(resource.read_text(encoding="utf-8"), BUNDLED)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ClaimsFileError(path, ["no such file"]) from None
+    except UnicodeDecodeError:
+        raise ClaimsFileError(path, ["not UTF-8 text"]) from None
+    except OSError as e:
+        raise ClaimsFileError(path, [f"cannot read ({e.strerror})"]) from None
+    return parse_claims(text, path)

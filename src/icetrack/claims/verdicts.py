@@ -1,0 +1,364 @@
+"""Verdicts: each claim checked against every loaded source that measures what it could mean.
+
+A claim is read under the definition its speaker most likely used (``metric``) and under each listed
+alternative reading. Each reading yields a value with a *kind*:
+
+- ``exact``: the loaded figures cover the whole window at a grain that fits it;
+- ``estimate``: monthly figures were pro-rated by days to a window that cuts a month (assumes an even spread);
+- ``lower_bound`` / ``upper_bound``: some days of the window have no figure, so a total or a highest day can
+  only be larger (a lowest day only smaller) than what the loaded figures show.
+
+The reading *supports* the claim when every value the evidence allows lies within the claim's accepted
+interval, *contradicts* it when none does, and is *inconclusive* otherwise; a reading no loaded source can
+measure is *unmeasured* and names the source that would settle it. The verdict:
+
+- ``depends on definition`` when decisive readings disagree, or when reports of a target disagree;
+- otherwise the speaker's reading when it is decisive;
+- otherwise ``not checkable`` (with what is missing).
+
+Every verdict is recomputed with the dates of daily figures moved back one day (a post may describe the
+previous day) and says whether that changes it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from icetrack.claims.registry import DAILY_ONLY, WEEKDAYS, Claim
+from icetrack.metrics.catalogue import Definition
+from icetrack.metrics.evidence import observations_in_window, reported_targets
+
+VERDICTS = ("supported", "contradicted", "not checkable", "depends on definition")
+SHIFT_DAYS = 1
+# Periods longer than a month are never pro-rated: spreading a fiscal-year total evenly over one month
+# would invent a monthly figure.
+MAX_PRORATE_DAYS = 31
+GRAIN_ORDER = {"day": 0, "month": 1, "period": 2, "fiscal_year": 3}
+
+
+@dataclass
+class Reading:
+    definition: Definition
+    role: str  # "speaker" or "alternative"
+    outcome: str  # supported | contradicted | inconclusive | unmeasured | disputed
+    value: float | None = None
+    kind: str | None = None
+    reason: str = ""
+    settled_by: str | None = None
+    coverage: dict[str, Any] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    at: list[str] = field(default_factory=list)  # the day(s) a highest/lowest/matching value fell on
+
+
+def _days(claim: Claim) -> list[date]:
+    n = (claim.window_end - claim.window_start).days + 1
+    every = [claim.window_start + timedelta(days=i) for i in range(n)]
+    if claim.days == "all":
+        return every
+    if claim.days == "weekend":
+        return [d for d in every if d.weekday() >= 5]
+    if claim.days == "weekday":
+        return [d for d in every if d.weekday() < 5]
+    return [d for d in every if d.weekday() == WEEKDAYS.index(claim.days)]
+
+
+def _interval_outcome(value: float, kind: str, low: float, high: float) -> str:
+    lo, hi = {"lower_bound": (value, math.inf), "upper_bound": (0.0, value)}.get(kind, (value, value))
+    if low <= lo and hi <= high:
+        return "supported"
+    if hi < low or lo > high:
+        return "contradicted"
+    return "inconclusive"
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.1f}"
+
+
+def _runs(days: list[date]) -> str:
+    """Consecutive days as ranges: '2025-01-20..2025-01-22, 2025-02-01'."""
+    out, i = [], 0
+    while i < len(days):
+        j = i
+        while j + 1 < len(days) and days[j + 1] - days[j] == timedelta(days=1):
+            j += 1
+        out.append(str(days[i]) if i == j else f"{days[i]}..{days[j]}")
+        i = j + 1
+    return ", ".join(out)
+
+
+def _row_dict(r, weight: float = 1.0) -> dict[str, Any]:
+    return {"period_start": str(r.period_start)[:10], "period_end": str(r.period_end)[:10], "grain": r.grain,
+            "value": float(r.value), "weight": round(weight, 6), "edition_id": r.edition_id,
+            "as_of": None if pd.isna(r.as_of) else str(r.as_of)[:10],
+            "published_on": None if pd.isna(r.published_on) else str(r.published_on)[:10],
+            "source": r.publisher, "url": r.source_url}
+
+
+def _daily(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high: float) -> None:
+    wanted = _days(claim)
+    wanted_set = set(wanted)
+    by_day = {r.period_start: r for r in rows.itertuples() if r.period_start in wanted_set}
+    covered = [d for d in wanted if d in by_day]
+    missing = [d for d in wanted if d not in by_day]
+    reading.coverage = {"days_in_window": len(wanted), "days_covered": len(covered), "missing": _runs(missing)}
+    reading.rows = [_row_dict(by_day[d]) for d in covered]
+    if not covered:
+        reading.outcome, reading.reason = "unmeasured", "no daily figure falls in the window"
+        return
+    values = {d: float(by_day[d].value) for d in covered}
+    complete = not missing
+    stat = claim.statistic
+    if stat == "any_day":
+        matching = [d for d in covered if low <= values[d] <= high]
+        pick = matching or sorted(covered, key=lambda d: min(abs(values[d] - low), abs(values[d] - high)))
+        reading.value, reading.kind, reading.at = values[pick[0]], "exact", [str(d) for d in (matching or pick[:1])]
+        reading.outcome = "supported" if matching else ("contradicted" if complete else "inconclusive")
+        return
+    if stat in ("max_day", "min_day"):
+        extreme = (max if stat == "max_day" else min)(values.values())
+        reading.value, reading.at = extreme, [str(d) for d in covered if values[d] == extreme]
+        reading.kind = "exact" if complete else ("lower_bound" if stat == "max_day" else "upper_bound")
+    elif stat == "average":
+        reading.value, reading.kind = sum(values.values()) / len(covered), "exact" if complete else "estimate"
+    else:
+        total = sum(values.values())
+        reading.value = total if stat == "total" else total / len(wanted)
+        reading.kind = "exact" if complete else "lower_bound"
+    reading.outcome = _interval_outcome(reading.value, reading.kind, low, high)
+
+
+def _periodic(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high: float) -> None:
+    """Monthly or longer figures: whole periods inside the window count fully, cut months pro rata."""
+    window_days = (claim.window_end - claim.window_start).days + 1
+    used, prorated, covered_days, too_coarse = [], False, 0, []
+    for r in rows.itertuples():
+        first, last = max(r.period_start, claim.window_start), min(r.period_end, claim.window_end)
+        overlap = (last - first).days + 1
+        length = (r.period_end - r.period_start).days + 1
+        if overlap == length:
+            weight = 1.0
+        elif length <= MAX_PRORATE_DAYS:
+            weight, prorated = overlap / length, True
+        else:
+            too_coarse.append(f"{r.period_start}..{r.period_end}")
+            continue
+        used.append((r, weight, overlap))
+        covered_days += overlap
+    reading.rows = [_row_dict(r, w) for r, w, _ in used]
+    reading.coverage = {"days_in_window": window_days, "days_covered": covered_days,
+                        "prorated": prorated, "periods_too_coarse": too_coarse}
+    if not used:
+        reading.outcome = "unmeasured"
+        reading.reason = (f"the loaded figures are for {', '.join(too_coarse)}, which does not fit inside the "
+                          f"window {claim.window_start}..{claim.window_end}")
+        return
+    if claim.statistic == "average":
+        reading.value = sum(float(r.value) * days for r, _, days in used) / covered_days
+        reading.kind = "exact" if not prorated and covered_days == window_days else "estimate"
+    else:
+        total = sum(float(r.value) * w for r, w, _ in used)
+        reading.value = total if claim.statistic == "total" else total / window_days
+        reading.kind = ("lower_bound" if covered_days < window_days else "estimate" if prorated else "exact")
+    reading.outcome = _interval_outcome(reading.value, reading.kind, low, high)
+
+
+def _fytd(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high: float) -> None:
+    """Fiscal-year-to-date totals: the longest one inside the window (a lower bound unless it is the window)."""
+    inside = rows[(rows.period_start >= claim.window_start) & (rows.period_end <= claim.window_end)]
+    window_days = (claim.window_end - claim.window_start).days + 1
+    if inside.empty or claim.statistic == "average":
+        reading.outcome = "unmeasured"
+        reading.reason = "no fiscal-year-to-date figure lies inside the window"
+        return
+    r = next(inside.sort_values(["period_end", "period_start"], ascending=[False, True]).itertuples())
+    days = (r.period_end - r.period_start).days + 1
+    reading.rows = [_row_dict(r)]
+    reading.coverage = {"days_in_window": window_days, "days_covered": days}
+    reading.value = float(r.value) if claim.statistic == "total" else float(r.value) / window_days
+    reading.kind = "exact" if days == window_days else "lower_bound"
+    reading.outcome = _interval_outcome(reading.value, reading.kind, low, high)
+
+
+def _reported_target(con, claim: Claim, reading: Reading) -> None:
+    rows = reported_targets(con, reading.definition.concept, "national", claim.window_start,
+                            claim.window_end).to_pandas()
+    if rows.empty:
+        reading.outcome = "unmeasured"
+        reading.reason = "no target of this kind was reported in the window"
+        return
+    # A report agrees when both ends of its range match the claimed range's ends (within the tolerance).
+    claimed = claim.comparison.value if isinstance(claim.comparison.value, tuple) else (claim.comparison.value,) * 2
+    slack = [v * claim.comparison.tolerance / 100 if claim.comparison.relative else claim.comparison.tolerance
+             for v in claimed]
+    agree = [(r, abs(r.value_low - claimed[0]) <= slack[0] and abs(r.value_high - claimed[1]) <= slack[1])
+             for r in rows.itertuples()]
+    reading.rows = [{"target_id": r.target_id, "label": r.label, "value_low": float(r.value_low),
+                     "value_high": float(r.value_high), "reported_by": r.reported_by, "announced_on":
+                     str(r.announced_on)[:10], "url": r.source_url, "note": r.note, "edition_id": r.edition_id,
+                     "agrees": bool(ok)} for r, ok in agree]
+    reading.coverage = {"reports": len(agree), "agreeing": sum(ok for _, ok in agree)}
+    n_ok = reading.coverage["agreeing"]
+    reading.outcome = "supported" if n_ok == len(agree) else "contradicted" if n_ok == 0 else "disputed"
+    differing = [r for r, ok in agree if not ok]
+    if differing:
+        reading.reason = "; ".join(f"{r.reported_by} reported {_fmt(r.value_low)}-{_fmt(r.value_high)} "
+                                   f"({r.announced_on:%Y-%m-%d})" for r in differing)
+
+
+def _read(con, claim: Claim, definition: Definition, role: str, shift_days: int) -> Reading:
+    reading = Reading(definition, role, "unmeasured")
+    if claim.statistic == "reported_target":
+        _reported_target(con, claim, reading)
+        return reading
+    if not definition.measured_by:
+        reading.reason = f"no loaded source measures {definition.label.lower()}"
+        reading.settled_by = definition.settled_by
+        return reading
+    low, high = claim.comparison.bounds()
+    for m in definition.measured_by:
+        rows = observations_in_window(con, m, claim.window_start, claim.window_end, shift_days).to_pandas()
+        rows = rows[rows.grain != "snapshot"]
+        if rows.empty:
+            continue
+        for col in ("period_start", "period_end"):
+            rows[col] = pd.to_datetime(rows[col]).dt.date
+        if "day" in set(rows.grain):
+            _daily(claim, reading, rows[rows.grain == "day"], low, high)
+        elif claim.statistic in DAILY_ONLY:
+            reading.reason = (f"{m.measure} has only {', '.join(sorted(set(rows.grain)))} figures; "
+                              f"'{claim.statistic}' needs daily figures")
+            continue
+        elif set(rows.grain) == {"fytd"}:
+            _fytd(claim, reading, rows, low, high)
+        else:
+            finest = min((g for g in set(rows.grain) if g in GRAIN_ORDER), key=GRAIN_ORDER.get, default=None)
+            if finest is None:
+                continue
+            _periodic(claim, reading, rows[rows.grain == finest], low, high)
+        reading.coverage["measure"] = m.measure + (f" [{m.dims_key}]" if m.dims_key else "")
+        if reading.outcome != "unmeasured":
+            break
+    if reading.outcome == "unmeasured":
+        reading.reason = reading.reason or (f"no loaded {definition.label.lower()} figures for "
+                                            f"{claim.window_start}..{claim.window_end}")
+        reading.settled_by = definition.settled_by
+    elif reading.outcome == "inconclusive" and reading.coverage.get("missing"):
+        reading.settled_by = f"figures for {reading.coverage['missing']} ({definition.settled_by})"
+    return reading
+
+
+def _verdict(readings: list[Reading]) -> str:
+    decisive = {r.outcome for r in readings} & {"supported", "contradicted"}
+    if any(r.outcome == "disputed" for r in readings) or decisive == {"supported", "contradicted"}:
+        return "depends on definition"
+    speaker = readings[0]
+    if speaker.outcome in decisive:
+        return speaker.outcome
+    return "not checkable"
+
+
+def _evaluate(con, claim: Claim, shift_days: int) -> tuple[str, list[Reading]]:
+    readings = [_read(con, claim, claim.metric, "speaker", shift_days)]
+    readings += [_read(con, claim, d, "alternative", shift_days) for d in claim.alternatives]
+    return _verdict(readings), readings
+
+
+KIND_WORDS = {"exact": "", "estimate": "about ", "lower_bound": "at least ", "upper_bound": "at most "}
+
+
+def _describe(claim: Claim, r: Reading) -> str:
+    who = f"{r.definition.label} ({r.definition.ref})"
+    if r.outcome == "unmeasured":
+        return f"{who}: {r.reason}" + (f"; {r.settled_by} would settle it" if r.settled_by else "")
+    if claim.statistic == "reported_target":
+        reports = ", ".join(f"{x['reported_by']} {_fmt(x['value_low'])}-{_fmt(x['value_high'])}"
+                            for x in r.rows)
+        return f"{who}: {r.coverage['agreeing']} of {r.coverage['reports']} reports agree ({reports})"
+    stat = {"max_day": "highest day", "min_day": "lowest day", "total": "total", "mean_per_day": "per day",
+            "average": "average",
+            "any_day": "a matching day" if r.outcome == "supported" else "closest day"}[claim.statistic]
+    at = f" on {', '.join(r.at)}" if r.at else ""
+    cov = r.coverage
+    coverage = f"; figures for {cov['days_covered']} of {cov['days_in_window']} days"
+    if cov.get("missing"):
+        coverage += f" (none for {cov['missing']})"
+    if cov.get("prorated"):
+        coverage += "; months cut by the window pro-rated by days"
+    return f"{who}: {stat} {KIND_WORDS[r.kind]}{_fmt(r.value)}{at} -> {r.outcome}{coverage}"
+
+
+def _evidence(r: Reading, claim: Claim) -> dict[str, Any]:
+    editions = sorted({x["edition_id"] for x in r.rows})
+    latest = max(r.rows, key=lambda x: (x.get("as_of") or x.get("published_on") or ""), default={})
+    first = min((x.get("period_start") or x.get("announced_on") for x in r.rows), default=None)
+    last = max((x.get("period_end") or x.get("announced_on") for x in r.rows), default=None)
+    return {
+        "metric": r.definition.ref, "label": r.definition.label, "definition": r.definition.text,
+        "role": r.role, "statistic": claim.statistic, "value": r.value, "kind": r.kind, "outcome": r.outcome,
+        "at": r.at, "measure": r.coverage.get("measure"), "coverage": {k: v for k, v in r.coverage.items()
+                                                                        if k != "measure"},
+        "source": latest.get("source") or latest.get("reported_by"), "edition_id": latest.get("edition_id"),
+        "editions": editions, "as_of": latest.get("as_of"), "published_on": latest.get("published_on"),
+        "period_start": first, "period_end": last, "url": latest.get("url"), "reason": r.reason or None,
+        "settled_by": r.settled_by, "observations": r.rows,
+    }
+
+
+def _reference_value(claim: Claim) -> float:
+    v = claim.comparison.value
+    return (v[0] + v[1]) / 2 if isinstance(v, tuple) else v
+
+
+def check_claim(con, claim: Claim) -> dict[str, Any]:
+    verdict, readings = _evaluate(con, claim, 0)
+    shifted_verdict, shifted = _evaluate(con, claim, SHIFT_DAYS)
+    speaker = readings[0]
+    difference = None
+    if speaker.value is not None and claim.statistic != "reported_target":
+        ref = _reference_value(claim)
+        difference = {"absolute": speaker.value - ref,
+                      "relative": (speaker.value - ref) / ref if ref else None,
+                      "of": f"{speaker.definition.ref} {claim.statistic} minus the claimed {_fmt(ref)}"}
+    applies = claim.statistic != "reported_target"
+    shift = {"days": -SHIFT_DAYS, "applies": applies}
+    if applies:
+        s = shifted[0]
+        shift.update(verdict=shifted_verdict, changes_verdict=shifted_verdict != verdict, value=s.value,
+                     kind=s.kind, at=s.at, readings=[_describe(claim, x) for x in shifted])
+        shift["note"] = (f"with daily figures moved back one day: {_describe(claim, s)}; verdict "
+                         + ("unchanged" if shifted_verdict == verdict else f"becomes '{shifted_verdict}'"))
+    else:
+        shift["note"] = "not applicable: the dates are when a target was reported, not when arrests happened"
+    lines = [_describe(claim, r) for r in readings]
+    explanation = (f"Claim: {claim.statistic.replace('_', ' ')} {claim.comparison.describe()} over "
+                   f"{claim.window_start}..{claim.window_end}"
+                   + ("" if claim.days == "all" else f" ({claim.days} only)") + ". " + "; ".join(lines) + ".")
+    settled_by = [r.settled_by for r in readings if r.settled_by]
+    return {
+        "id": claim.id, "text": claim.text, "speaker": claim.speaker, "outlet": claim.outlet,
+        "published_on": str(claim.published_on), "url": claim.url, "metric": claim.metric.ref,
+        "metric_label": claim.metric.label, "metric_definition": claim.metric.text,
+        "alternatives": [d.ref for d in claim.alternatives], "statistic": claim.statistic, "days": claim.days,
+        "window": {"start": str(claim.window_start), "end": str(claim.window_end)},
+        "comparison": {"op": claim.comparison.op, "value": (list(claim.comparison.value)
+                       if isinstance(claim.comparison.value, tuple) else claim.comparison.value),
+                       "tolerance": (f"{claim.comparison.tolerance:g}%" if claim.comparison.relative
+                                     else claim.comparison.tolerance),
+                       "accepts": [None if math.isinf(b) else b for b in claim.comparison.bounds()]},
+        "verdict": verdict, "evidence": [_evidence(r, claim) for r in readings], "difference": difference,
+        "shift": shift, "explanation": explanation, "settled_by": settled_by, "note": claim.note,
+    }
+
+
+def check_claims(wh, claims: list[Claim]) -> list[dict[str, Any]]:
+    """Verdicts for ``claims`` against the warehouse ``wh`` (JSON-ready dicts, in the claims' order)."""
+    con = wh.ibis()
+    return [check_claim(con, c) for c in claims]
