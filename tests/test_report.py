@@ -33,6 +33,13 @@ def test_report_is_self_contained_with_chart_table_and_sources(icetrack, tmp_pat
     assert len(re.findall(r'<li id="note-\d+">', html)) == len(set(re.findall(r'<li id="note-(\d+)">', html))) == 34
     assert "nbcconnecticut.com" in html and "Washington Post" in html
     assert "Definitions" in html and "not an arrest" in html
+    # the claims section: the "just 1,100" claim with ICE's own 1,179 against it, citing the posts' edition
+    claims = html[html.index("<h2>Claims checked</h2>"):html.index("ICE detention statistics")]
+    row = claims[claims.index("just 1,100"):]
+    row = row[:row.index("</tr>")]
+    assert 'class="verdict-contradicted">contradicted' in row and "at least 1,179 (2025-01-27)" in row
+    assert re.search(r'<sup><a href="#note-\d+">', row)
+    assert claims.count('class="verdict-') == 9 and "becomes not checkable" in claims
 
 
 def test_chart_png_and_svg_are_real_pictures(icetrack, tmp_path):

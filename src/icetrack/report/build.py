@@ -15,6 +15,7 @@ from icetrack.metrics.catalogue import CATALOGUE
 from icetrack.metrics.targets import targets_ledger
 from icetrack.metrics import detention as det
 from icetrack.report import charts as ch
+from icetrack.claims import check_claims, load_claims
 from icetrack.report.charts import daily_vs_target_chart, render
 
 _env = jinja2.Environment(
@@ -68,6 +69,7 @@ def build_report(wh, by=None) -> str:
                        "svg": render(daily_vs_target_chart(con, ledger), "svg"),
                        "notes": [notes.cite(e) for e in headline["editions"]]})
     detention = _detention_section(wh, con, notes) if "book_ins" in set(wh.measures().measure) else None
+    claims = _claims_section(wh, notes)
     outcomes = _outcomes_section(wh, notes)
     measures = sorted({s["measure"] for s in ledger["series"]} | set(CATALOGUE) & set(wh.measures().measure))
     definitions = [CATALOGUE[m] for m in measures if m in CATALOGUE]
@@ -80,12 +82,22 @@ def build_report(wh, by=None) -> str:
         rows=rows,
         charts=charts,
         detention=detention,
+        claims=claims,
         outcomes=outcomes,
         definitions=definitions,
         ledger_definitions=ledger["definitions"].split("\n- "),
         targets=list(target_urls.values()),
         notes=notes.notes(),
     )
+
+
+def _claims_section(wh, notes: SourceNotes) -> list[dict[str, Any]]:
+    """The bundled claims with their verdicts; every piece of evidence cites the editions it rests on."""
+    verdicts = check_claims(wh, load_claims())
+    for v in verdicts:
+        for ev in v["evidence"]:
+            ev["notes"] = [notes.cite(e) for e in ev["editions"]]
+    return verdicts
 
 
 def _detention_section(wh, con, notes: SourceNotes) -> dict[str, Any]:
