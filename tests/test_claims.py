@@ -292,3 +292,77 @@ def test_malformed_files_are_refused_with_the_problem(text, problem):
 def test_a_missing_claims_file_is_one_line(icetrack, tmp_path):
     result = icetrack("check", str(tmp_path / "none.yaml"), expect=2)
     assert result.stderr.strip() == "icetrack: error: none.yaml: no such file"
+
+
+# --- person-level readings ------------------------------------------------------------------------------
+
+COHORT_CLAIM = _claims_yaml(_entry(
+    "cohort", "outcomes.released_from_cohort", "total", "2024-01-01", "2024-03-31", "{op: at_least, value: 10}",
+    "alternatives: [outcomes.removed_from_cohort]"))
+
+
+@pytest.fixture(scope="module")
+def synthetic_warehouse(tmp_path_factory) -> Path:
+    from icetrack.person.store import load_person_releases
+    from icetrack.sources.ddp import read_ddp
+    from icetrack.sources.synth import generate_release
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    generate_release(folder / "release", people=3000, seed=3)
+    with open_warehouse(folder / "wh.duckdb") as wh:
+        load_person_releases(wh, [read_ddp(p) for p in sorted((folder / "release").glob("*.parquet"))])
+    return folder / "wh.duckdb"
+
+
+def test_synthetic_releases_are_never_evidence_unless_asked(synthetic_warehouse):
+    claims = parse_claims(COHORT_CLAIM, "c.yaml")
+    with open_warehouse(synthetic_warehouse, read_only=True) as wh:
+        v = check_claims(wh, claims)[0]
+    assert v["verdict"] == "not checkable" and v["synthetic"] is False
+    assert "only synthetic person-level releases are loaded" in v["evidence"][0]["reason"]
+
+
+def test_cohort_readings_count_the_funnel_states_in_the_window(synthetic_warehouse):
+    from icetrack.metrics import outcomes as oc
+
+    claims = parse_claims(COHORT_CLAIM, "c.yaml")
+    with open_warehouse(synthetic_warehouse, read_only=True) as wh:
+        v = check_claims(wh, claims, include_synthetic=True)[0]
+        funnel = oc.funnel(oc.from_warehouse(wh.ibis()), "day").to_pandas()
+    in_window = funnel[(funnel.cohort.astype(str) >= "2024-01-01") & (funnel.cohort.astype(str) <= "2024-03-31")]
+    released = int(in_window[in_window.state == "released"].n.sum())
+    removed = int(in_window[in_window.state.isin(["removed", "removed_without_detention"])].n.sum())
+    assert released >= 10 and removed >= 10  # both above the suppression threshold for this seed
+    released_ev, removed_ev = v["evidence"]
+    assert released_ev["value"] == released and removed_ev["value"] == removed
+    assert released_ev["kind"] == "exact" and released_ev["coverage"]["national"] is True  # 25 field offices
+    assert v["synthetic"] is True and v["verdict"] == "supported"
+    assert released_ev["observations"][0]["cohort_arrests"] == int(in_window.n.sum())
+
+
+def test_cohort_counts_below_the_threshold_are_suppressed(synthetic_warehouse):
+    claims = parse_claims(_claims_yaml(_entry(
+        "day", "outcomes.released_from_cohort", "total", "2024-01-02", "2024-01-02", "{op: at_least, value: 500}")),
+        "c.yaml")
+    with open_warehouse(synthetic_warehouse, read_only=True) as wh:
+        v = check_claims(wh, claims, include_synthetic=True)[0]
+    ev = v["evidence"][0]
+    assert ev["value"] is None and ev["observations"][0]["value"] is None
+    assert ev["reason"] == "fewer than 10 arrests (suppressed)"
+    # a national count below 10 is still known to be below 500
+    assert v["verdict"] == "contradicted"
+
+
+def test_a_one_field_office_release_gives_only_a_lower_bound(shared_data, tmp_path):
+    """The real UWCHR joined file (Washington State; arrests in 4 field offices, 44 of 47 Seattle): the NBC
+    'released' claim stays not checkable."""
+    from conftest import Icetrack
+
+    run = Icetrack(tmp_path / "wh.duckdb")
+    run("ingest", str(shared_data / "uwchr-deport-data-proj/joined_df_wa.csv"))
+    v = {x["id"]: x for x in run.json("check")}["nbc-released-not-deported"]
+    ev = v["evidence"][0]
+    assert v["verdict"] == "not checkable"
+    assert ev["coverage"]["national"] is False and ev["coverage"]["aors"] == 4
+    assert ev["kind"] == "lower_bound" and ev["value"] is None and ev["coverage"]["suppressed"] is True
+    assert "only 4 field offices, so a lower bound for the nation" in v["explanation"]

@@ -472,8 +472,11 @@ def _claimed(comparison: dict) -> str:
 @click.argument("claims_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Every verdict with its evidence, as JSON.")
 @click.option("--definitions", is_flag=True, help="List the catalogue's definitions and what measures them.")
+@click.option("--include-synthetic", is_flag=True,
+              help="Let synthetic person-level releases count as evidence (to try the pipeline; marked SYNTHETIC).")
 @click.pass_context
-def check(ctx: click.Context, claims_file: Path | None, as_json: bool, definitions: bool) -> None:
+def check(ctx: click.Context, claims_file: Path | None, as_json: bool, definitions: bool,
+          include_synthetic: bool) -> None:
     """Check published claims (default: the bundled February 2025 NBC News claims) against the loaded data."""
     from icetrack.claims import ClaimsFileError, check_claims, load_claims
     from icetrack.metrics.catalogue import DEFINITIONS
@@ -502,10 +505,13 @@ def check(ctx: click.Context, claims_file: Path | None, as_json: bool, definitio
             err_console.print(f"icetrack: error: {problem}", highlight=False, markup=False, soft_wrap=True)
         ctx.exit(2)
     with _open(ctx) as wh:
-        verdicts = check_claims(wh, claims)
+        verdicts = check_claims(wh, claims, include_synthetic=include_synthetic)
     if as_json:
         click.echo(json.dumps(verdicts, indent=2))
         return
+    if any(v["synthetic"] for v in verdicts):
+        console.print("[bold red]SYNTHETIC DATA[/bold red]: some verdicts rest on a generated release, not on ICE's "
+                      "records.")
     table = Table(pad_edge=False, show_lines=True)
     for col in ("claim", "verdict", "claimed", "found (speaker's definition)", "dates moved back a day"):
         table.add_column(col)

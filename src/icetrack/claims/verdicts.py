@@ -32,6 +32,7 @@ import pandas as pd
 from icetrack.claims.registry import DAILY_ONLY, WEEKDAYS, Claim
 from icetrack.metrics.catalogue import Definition
 from icetrack.metrics.evidence import observations_in_window, reported_targets
+from icetrack.metrics.publish import DEFAULT_THRESHOLD
 
 VERDICTS = ("supported", "contradicted", "not checkable", "depends on definition")
 SHIFT_DAYS = 1
@@ -39,6 +40,10 @@ SHIFT_DAYS = 1
 # would invent a monthly figure.
 MAX_PRORATE_DAYS = 31
 GRAIN_ORDER = {"day": 0, "month": 1, "period": 2, "fiscal_year": 3}
+# ICE has 25 ERO field offices; a person-level release spanning fewer is a regional subset whose counts can
+# only be lower bounds for a national claim.
+NATIONAL_AORS = 20
+SUPPRESSION_THRESHOLD = DEFAULT_THRESHOLD
 
 
 @dataclass
@@ -213,10 +218,77 @@ def _reported_target(con, claim: Claim, reading: Reading) -> None:
                                    f"({r.announced_on:%Y-%m-%d})" for r in differing)
 
 
-def _read(con, claim: Claim, definition: Definition, role: str, shift_days: int) -> Reading:
+def _person_level(wh, claim: Claim, reading: Reading, include_synthetic: bool) -> None:
+    """Cohort-funnel states of the arrests in the window, from the person-level release covering it."""
+    from icetrack.metrics import outcomes as oc
+    from icetrack.metrics.engine import EngineError, duckdb_tables
+
+    try:
+        pt = duckdb_tables(wh)
+    except EngineError:
+        reading.reason = "no person-level release is loaded"
+        return
+    releases = pt.cutoffs.to_pandas()
+    if not include_synthetic:
+        releases = releases[~releases.synthetic.fillna(False).astype(bool)]
+    if releases.empty:
+        reading.reason = "only synthetic person-level releases are loaded, and they are never evidence"
+        return
+    a = pt.arrests
+    spans = a.group_by("release_id").aggregate(first=a.apprehension_date.min(), last=a.apprehension_date.max(),
+                                               aors=a.apprehension_aor.nunique()).to_pandas()
+    spans = spans.merge(releases, on="release_id")
+    covering = spans[(spans["first"].dt.date <= claim.window_start) & (spans["last"].dt.date >= claim.window_end)]
+    if covering.empty:
+        have = "; ".join(f"{r.release_id} {str(r.first)[:10]}..{str(r.last)[:10]}" for r in spans.itertuples())
+        reading.reason = f"no loaded person-level release covers the window (loaded: {have})"
+        return
+    release = covering.sort_values("cutoff").iloc[-1]
+    c = oc.cohort(pt, "day")
+    c = c.filter((c.release_id == release.release_id) & (c.cohort >= claim.window_start)
+                 & (c.cohort <= claim.window_end))
+    in_state = c.state.isin(reading.definition.cohort_states).cast("int64")
+    counts = c.aggregate(arrests=c.count(), in_state=in_state.sum()).to_pandas()
+    n_arrests, n_state = int(counts.arrests[0]), int(counts.in_state[0] or 0)
+    national = int(release.aors) >= NATIONAL_AORS
+    editions = [e for (e,) in wh.con.execute("SELECT DISTINCT edition_id FROM person_files WHERE release_id = ? "
+                                              "ORDER BY 1", [release.release_id]).fetchall()]
+    suppressed = n_state < SUPPRESSION_THRESHOLD
+    reading.rows = [{"release_id": release.release_id, "cutoff": str(release.cutoff)[:10],
+                     "period_start": str(claim.window_start), "period_end": str(claim.window_end),
+                     "value": None if suppressed else n_state,
+                     "cohort_arrests": None if n_arrests < SUPPRESSION_THRESHOLD else n_arrests,
+                     "aors": int(release.aors), "synthetic": bool(release.synthetic), "edition_id": editions[0],
+                     "editions": editions, "as_of": str(release.cutoff)[:10], "published_on": None,
+                     "source": "person-level release " + release.release_id, "url": None}]
+    reading.coverage = {"release_id": release.release_id, "cutoff": str(release.cutoff)[:10],
+                        "aors": int(release.aors), "national": national, "suppressed": suppressed,
+                        "synthetic": bool(release.synthetic)}
+    # A release covering only some field offices counts part of the nation: its count is a lower bound.
+    # A count below the threshold is never shown; it is still known to be below it.
+    if suppressed:
+        reading.reason = f"fewer than {SUPPRESSION_THRESHOLD} arrests (suppressed)"
+        reading.value, reading.kind = (SUPPRESSION_THRESHOLD - 1, "upper_bound") if national else (0, "lower_bound")
+    else:
+        reading.value, reading.kind = float(n_state), "exact" if national else "lower_bound"
+    low, high = claim.comparison.bounds()
+    reading.outcome = _interval_outcome(reading.value, reading.kind, low, high)
+    if suppressed:
+        reading.value = None
+
+
+def _read(wh, claim: Claim, definition: Definition, role: str, shift_days: int,
+          include_synthetic: bool = False) -> Reading:
+    con = wh.ibis()
     reading = Reading(definition, role, "unmeasured")
     if claim.statistic == "reported_target":
         _reported_target(con, claim, reading)
+        return reading
+    if definition.cohort_states:
+        # person-level event dates are exact; a post-date shift does not apply to them
+        _person_level(wh, claim, reading, include_synthetic)
+        if reading.outcome == "unmeasured":
+            reading.settled_by = definition.settled_by
         return reading
     if not definition.measured_by:
         reading.reason = f"no loaded source measures {definition.label.lower()}"
@@ -265,9 +337,9 @@ def _verdict(readings: list[Reading]) -> str:
     return "not checkable"
 
 
-def _evaluate(con, claim: Claim, shift_days: int) -> tuple[str, list[Reading]]:
-    readings = [_read(con, claim, claim.metric, "speaker", shift_days)]
-    readings += [_read(con, claim, d, "alternative", shift_days) for d in claim.alternatives]
+def _evaluate(wh, claim: Claim, shift_days: int, include_synthetic: bool) -> tuple[str, list[Reading]]:
+    readings = [_read(wh, claim, claim.metric, "speaker", shift_days, include_synthetic)]
+    readings += [_read(wh, claim, d, "alternative", shift_days, include_synthetic) for d in claim.alternatives]
     return _verdict(readings), readings
 
 
@@ -282,6 +354,14 @@ def _describe(claim: Claim, r: Reading) -> str:
         reports = ", ".join(f"{x['reported_by']} {_fmt(x['value_low'])}-{_fmt(x['value_high'])}"
                             for x in r.rows)
         return f"{who}: {r.coverage['agreeing']} of {r.coverage['reports']} reports agree ({reports})"
+    if r.definition.cohort_states:
+        cov = r.coverage
+        scope = ("national" if cov["national"] else
+                 f"only {cov['aors']} field offices, so a lower bound for the nation")
+        value = r.reason if cov["suppressed"] else f"{_fmt(r.value)}"
+        synthetic = " SYNTHETIC release," if cov["synthetic"] else ""
+        return (f"{who}: {value} -> {r.outcome};{synthetic} release {cov['release_id']} (cut-off {cov['cutoff']}, "
+                f"{scope})")
     stat = {"max_day": "highest day", "min_day": "lowest day", "total": "total", "mean_per_day": "per day",
             "average": "average",
             "any_day": "a matching day" if r.outcome == "supported" else "closest day"}[claim.statistic]
@@ -296,7 +376,7 @@ def _describe(claim: Claim, r: Reading) -> str:
 
 
 def _evidence(r: Reading, claim: Claim) -> dict[str, Any]:
-    editions = sorted({x["edition_id"] for x in r.rows})
+    editions = sorted({e for x in r.rows for e in x.get("editions", [x["edition_id"]])})
     latest = max(r.rows, key=lambda x: (x.get("as_of") or x.get("published_on") or ""), default={})
     first = min((x.get("period_start") or x.get("announced_on") for x in r.rows), default=None)
     last = max((x.get("period_end") or x.get("announced_on") for x in r.rows), default=None)
@@ -317,9 +397,9 @@ def _reference_value(claim: Claim) -> float:
     return (v[0] + v[1]) / 2 if isinstance(v, tuple) else v
 
 
-def check_claim(con, claim: Claim) -> dict[str, Any]:
-    verdict, readings = _evaluate(con, claim, 0)
-    shifted_verdict, shifted = _evaluate(con, claim, SHIFT_DAYS)
+def check_claim(wh, claim: Claim, include_synthetic: bool = False) -> dict[str, Any]:
+    verdict, readings = _evaluate(wh, claim, 0, include_synthetic)
+    shifted_verdict, shifted = _evaluate(wh, claim, SHIFT_DAYS, include_synthetic)
     speaker = readings[0]
     difference = None
     if speaker.value is not None and claim.statistic != "reported_target":
@@ -355,10 +435,14 @@ def check_claim(con, claim: Claim) -> dict[str, Any]:
                        "accepts": [None if math.isinf(b) else b for b in claim.comparison.bounds()]},
         "verdict": verdict, "evidence": [_evidence(r, claim) for r in readings], "difference": difference,
         "shift": shift, "explanation": explanation, "settled_by": settled_by, "note": claim.note,
+        "synthetic": any(r.coverage.get("synthetic") for r in readings),
     }
 
 
-def check_claims(wh, claims: list[Claim]) -> list[dict[str, Any]]:
-    """Verdicts for ``claims`` against the warehouse ``wh`` (JSON-ready dicts, in the claims' order)."""
-    con = wh.ibis()
-    return [check_claim(con, c) for c in claims]
+def check_claims(wh, claims: list[Claim], include_synthetic: bool = False) -> list[dict[str, Any]]:
+    """Verdicts for ``claims`` against the warehouse ``wh`` (JSON-ready dicts, in the claims' order).
+
+    Synthetic releases are evidence only with ``include_synthetic`` (to try the pipeline), and every verdict
+    that used one says ``synthetic: true``.
+    """
+    return [check_claim(wh, c, include_synthetic) for c in claims]

@@ -162,6 +162,8 @@ class Definition:
     measured_by: tuple[Measurement, ...]
     settled_by: str  # the source that would measure it when none of measured_by is loaded
     changes: str = ""  # what changed from the previous version
+    # Person-level: arrests in the window whose cohort state (metrics.outcomes.STATES) is one of these.
+    cohort_states: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -274,12 +276,23 @@ _define(Definition(
     "the targets ledger (bundled press reports, or a targets CSV)",
 ))
 _define(Definition(
-    "outcomes.released_from_cohort", 1, "People arrested in a window and released", "book_outs",
-    "People arrested in the window whose detention ended in a release (bond, recognizance, supervision, "
-    "parole, terminated proceedings, relief) rather than a removal, as of a person-level release's cut-off.",
+    "outcomes.released_from_cohort", 1, "Arrests in a window that ended in a release", "book_outs",
+    "Arrests (one per arrest episode, with an identifier) in the window whose linked detention stay ended in "
+    "a release (bond, recognizance, supervision, parole, terminated proceedings, relief) rather than a "
+    "removal or transfer, as of the person-level release's cut-off (cohort funnel state 'released').",
     (),
     "a national person-level release covering the window (Deportation Data Project FOIA release: arrests "
     "linked to detention stays)",
+    cohort_states=("released",),
+))
+_define(Definition(
+    "outcomes.removed_from_cohort", 1, "Arrests in a window that ended in a removal", "removals",
+    "Arrests (one per arrest episode, with an identifier) in the window that ended in a removal, from "
+    "detention or within 30 days without detention, as of the person-level release's cut-off (cohort funnel "
+    "states 'removed' and 'removed_without_detention').",
+    (),
+    "a national person-level release covering the window (Deportation Data Project FOIA release)",
+    cohort_states=("removed", "removed_without_detention"),
 ))
 
 
