@@ -366,3 +366,20 @@ def test_a_one_field_office_release_gives_only_a_lower_bound(shared_data, tmp_pa
     assert ev["coverage"]["national"] is False and ev["coverage"]["aors"] == 4
     assert ev["kind"] == "lower_bound" and ev["value"] is None and ev["coverage"]["suppressed"] is True
     assert "only 4 field offices, so a lower bound for the nation" in v["explanation"]
+
+
+def test_a_counting_rule_measures_only_the_years_it_was_in_force(icetrack, tmp_path):
+    """FY2024 removals count by rule 1 (271,484 in the annual report); FY2025's workbook figure counts by rule 2."""
+    claims = tmp_path / "removals.yaml"
+    claims.write_text(_claims_yaml(
+        _entry("fy24", "removals.ice@1", "total", "2023-10-01", "2024-09-30", "{op: approximately, value: 271000, "
+               "tolerance: '1%'}"),
+        _entry("fy25-old-rule", "removals.ice@1", "total", "2024-10-01", "2025-09-02", "{op: at_least, value: 1}"),
+        _entry("fy25", "removals.ice@2", "total", "2024-10-01", "2025-09-02", "{op: at_least, value: 300000}")))
+    v = {x["id"]: x for x in icetrack.json("check", str(claims))}
+    assert v["fy24"]["verdict"] == "supported" and v["fy24"]["evidence"][0]["value"] == 271484
+    assert v["fy25-old-rule"]["verdict"] == "not checkable"
+    assert "count by removals.ice@1 only from the start to 2024-09-30" in v["fy25-old-rule"]["evidence"][0]["reason"]
+    fy25 = v["fy25"]["evidence"][0]
+    # the FY2025 workbook of 2025-09-02 reports 302,192 removals since Oct 1 (fiscal year to date)
+    assert (v["fy25"]["verdict"], fy25["value"], fy25["kind"]) == ("supported", 302192, "exact")

@@ -294,6 +294,13 @@ def _read(wh, claim: Claim, definition: Definition, role: str, shift_days: int,
         reading.reason = f"no loaded source measures {definition.label.lower()}"
         reading.settled_by = definition.settled_by
         return reading
+    if ((definition.in_force_from and claim.window_start < definition.in_force_from)
+            or (definition.in_force_to and claim.window_end > definition.in_force_to)):
+        # the sources counted by another rule for part of the window: their figures measure another definition
+        reading.reason = (f"the sources count by {definition.ref} only from {definition.in_force_from or 'the start'}"
+                          f" to {definition.in_force_to or 'now'}; the window "
+                          f"{claim.window_start}..{claim.window_end} falls partly or wholly outside that")
+        return reading
     low, high = claim.comparison.bounds()
     for m in definition.measured_by:
         rows = observations_in_window(con, m, claim.window_start, claim.window_end, shift_days).to_pandas()

@@ -8,6 +8,7 @@ detainer is not an arrest). Metrics compare a series with a target only when bot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 # Concepts a target or a series may count. See ../shared/REFERENCE.md section 2.
 CONCEPTS = {
@@ -164,6 +165,10 @@ class Definition:
     changes: str = ""  # what changed from the previous version
     # Person-level: arrests in the window whose cohort state (metrics.outcomes.STATES) is one of these.
     cohort_states: tuple[str, ...] = ()
+    # The days for which the sources in measured_by count by this definition (a counting rule in force);
+    # None = open-ended.
+    in_force_from: date | None = None
+    in_force_to: date | None = None
 
     @property
     def ref(self) -> str:
@@ -232,6 +237,7 @@ _define(
         "CBP turned over to ICE.",
         (Measurement("removals"), Measurement("removals_fytd")),
         "ICE's annual report or the removals-to-date figure of the detention workbooks",
+        in_force_to=date(2024, 9, 30),
     ),
     Definition(
         "removals.ice", 2, "ICE removals (FY2025 counting rule)", "removals",
@@ -240,6 +246,7 @@ _define(
         (Measurement("removals_fytd"),),
         "the removals-to-date figure of ICE's FY2025 detention workbooks",
         changes="FY2025: adds ER/VR turnovers not detained; from March 2025 adds Title 50 expulsions",
+        in_force_from=date(2024, 10, 1),
     ),
 )
 _define(Definition(
