@@ -70,6 +70,7 @@ def build_report(wh, by=None) -> str:
                        "notes": [notes.cite(e) for e in headline["editions"]]})
     detention = _detention_section(wh, con, notes) if "book_ins" in set(wh.measures().measure) else None
     claims = _claims_section(wh, notes)
+    capacity = _capacity_section(wh, con, notes) if "adp" in set(wh.measures().measure) else None
     outcomes = _outcomes_section(wh, notes)
     measures = sorted({s["measure"] for s in ledger["series"]} | set(CATALOGUE) & set(wh.measures().measure))
     definitions = [CATALOGUE[m] for m in measures if m in CATALOGUE]
@@ -83,6 +84,7 @@ def build_report(wh, by=None) -> str:
         charts=charts,
         detention=detention,
         claims=claims,
+        capacity=capacity,
         outcomes=outcomes,
         definitions=definitions,
         ledger_definitions=ledger["definitions"].split("\n- "),
@@ -182,6 +184,31 @@ def _same_date_copies(wh, notes: SourceNotes) -> list[dict[str, Any]]:
         d = wh.diff_editions(a, b)
         out.append({"as_of": str(as_of), "a": notes.cite(a), "b": notes.cite(b), **d})
     return out
+
+
+def _capacity_section(wh, con, notes: SourceNotes) -> dict[str, Any] | None:
+    """Little's law for each announced national arrest target, a projection of the first, and the back-test."""
+    from icetrack.model import capacity as cap
+
+    targets = wh.targets()
+    rates = sorted({t.value_low for t in targets.itertuples()
+                    if t.kind == "target" and t.concept == "arrests" and t.scope == "national"})
+    if not rates:
+        return None
+    try:
+        cal = cap.calibrate(con)
+        backtest = cap.backtest(con)
+    except ValueError:
+        return None  # the workbook series the model needs are not loaded
+    projection = cap.project(cal, arrests_per_day=rates[0], beds=None)
+    used = {e["edition_id"] for e in backtest["calibration"]["editions"]} | {r["edition_id"] for r in backtest["actual_adp"]}
+    for mode in backtest["modes"].values():
+        used |= set(mode["admissions_editions"]) | ({mode["target"]["edition_id"]} if "target" in mode else set())
+        used |= {r["actual_edition"] for k in ("adp", "book_outs", "removals_to_date") for r in mode[k]["per_horizon"]}
+    return {"calibration": cal.to_dict(), "scenarios": [cap.steady_state(cal, arrests_per_day=r, beds=None) for r in rates],
+            "calibration_notes": [notes.cite(e["edition_id"]) for e in cal.editions],
+            "backtest": backtest, "backtest_notes": [notes.cite(e) for e in sorted(used)],
+            "svg": render(ch.capacity_chart(backtest, projection), "svg")}
 
 
 def write_report(wh, out: Path, by=None) -> Path:

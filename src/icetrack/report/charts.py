@@ -245,3 +245,72 @@ def cif_chart(survival: dict) -> alt.LayerChart:
         "Time to removal, release or transfer (Aalen-Johansen, 95% bands)",
         "Open cases censored at the cut-off; curves end where fewer than "
         f"{survival['threshold']} remain at risk.{synthetic}"))
+
+
+# -- capacity model --------------------------------------------------------------------------------------------
+BACKTEST_LABELS = {"observed_book_ins": "model: observed book-ins", "calibrated_book_ins": "model: calibrated book-ins",
+                   "announced_target": "model: announced target"}
+CAPACITY_COLOURS = alt.Scale(
+    domain=["reported by ICE (latest vintage)", *BACKTEST_LABELS.values(), "naive: last value carried forward",
+            "scenario projection"],
+    range=["#1d1d1f", "#1f5a96", "#7f8c8d", "#c0392b", "#b9770e", "#8e44ad"])
+
+
+def _mid_month(months) -> pd.Series:
+    return pd.to_datetime(pd.Series(list(months)) + "-01") + pd.Timedelta(days=14)
+
+
+def capacity_chart(backtest: dict, projection: dict) -> alt.VConcatChart:
+    """Top: the back-test - each projection's median and 5-95% band of monthly ADP against the ADP ICE later
+    reported and the naive baseline. Bottom: a scenario projection with its band, from the months it was
+    calibrated on."""
+    actual = pd.DataFrame(backtest["actual_adp"])
+    actual = actual.assign(date=_mid_month(actual["month"]), series="reported by ICE (latest vintage)",
+                           p50=actual["value"], p5=actual["value"], p95=actual["value"])
+    modes = []
+    for name, mode in backtest["modes"].items():
+        m = pd.DataFrame([{"month": r["month"], **r["adp"]} for r in mode["monthly"]])
+        modes.append(m.assign(series=BACKTEST_LABELS[name]))
+    modes = pd.concat(modes).assign(date=lambda d: _mid_month(d["month"]).to_numpy())
+    cut = pd.to_datetime(backtest["through"])
+    naive = pd.DataFrame({"date": [cut, pd.to_datetime(backtest["until"])], "p50": backtest["naive"]["adp"],
+                          "series": "naive: last value carried forward"})
+    y = alt.Y("p50:Q", title="average daily population (midnight)", scale=alt.Scale(zero=False))
+    colour = alt.Color("series:N", scale=CAPACITY_COLOURS, title=None, legend=alt.Legend(orient="bottom", columns=3))
+    tooltip = [alt.Tooltip("date:T", format="%Y-%m"), "series:N", alt.Tooltip("p50:Q", format=",.0f"),
+               alt.Tooltip("p5:Q", format=",.0f"), alt.Tooltip("p95:Q", format=",.0f")]
+    bands = alt.Chart(modes).mark_area(opacity=0.15).encode(x="date:T", y="p5:Q", y2="p95:Q", color=colour)
+    lines = alt.Chart(pd.concat([modes, actual])).mark_line(point=alt.OverlayMarkDef(size=16)).encode(
+        x=alt.X("date:T", title=None), y=y, color=colour, tooltip=tooltip)
+    naive_line = alt.Chart(naive).mark_line(strokeDash=[5, 3]).encode(x="date:T", y="p50:Q", color=colour)
+    cutoff = alt.Chart(pd.DataFrame({"date": [cut]})).mark_rule(color="#555", strokeDash=[2, 2]).encode(x="date:T")
+    observed = backtest["modes"].get("observed_book_ins", {}).get("adp", {})
+    score = (f"Observed book-ins: MAPE {observed['model']['mape']:.1f}% (bias {observed['model']['bias']:+.1f}%) vs "
+             f"naive {observed['naive']['mape']:.1f}% over {observed['n']} months." if observed.get("n") else "")
+    top = alt.layer(bands, lines, naive_line, cutoff).properties(width=640, height=260, title=_title(
+        f"Back-test: calibrated on editions published by {backtest['through']}, projected to {backtest['until']}",
+        "Bands: 5-95% of the Monte Carlo runs (calibration uncertainty only). Dashed: naive baseline; dotted: cut-off.",
+        score))
+
+    steady = projection["steady_state"]
+    proj = pd.DataFrame([{"month": m["month"], **m["population"]} for m in projection["monthly"]])
+    proj = proj.assign(date=_mid_month(proj["month"]).to_numpy(), series="scenario projection")
+    history = pd.DataFrame([{"month": m["month"], "p50": m["adp"]["Total"]} for m in projection["calibration"]["monthly"]])
+    history = history.assign(date=_mid_month(history["month"]).to_numpy(), series="reported by ICE (latest vintage)",
+                             p5=history["p50"], p95=history["p50"])
+    layers = [alt.Chart(proj).mark_area(opacity=0.2).encode(x="date:T", y="p5:Q", y2="p95:Q", color=colour),
+              alt.Chart(pd.concat([history, proj])).mark_line(point=alt.OverlayMarkDef(size=16)).encode(
+                  x=alt.X("date:T", title=None), y=y, color=colour, tooltip=tooltip)]
+    beds = projection["inputs"]["beds"]
+    if beds is not None:
+        layers.append(alt.Chart(pd.DataFrame({"beds": [beds]})).mark_rule(color="#c0392b", strokeDash=[5, 3]).encode(
+            y="beds:Q"))
+    i = projection["inputs"]
+    bottom = alt.layer(*layers).properties(width=640, height=220, title=_title(
+        f"Scenario: {i['arrests_per_day']:,.0f} ICE arrests a day, {'no bed limit' if beds is None else f'{beds:,.0f} beds'}",
+        f"Needs {steady['beds_needed']:,.0f} beds at the calibrated stays; "
+        + ("" if beds is None else f"the beds sustain {steady['sustainable_admissions_per_day']:,.0f} admissions a day; ")
+        + f"forced releases "
+        f"{steady['forced_releases_per_day']:,.0f} a day; removals {steady['removals_per_year']:,.0f} a year "
+        "(steady state).", "Red dashed: beds."))
+    return alt.vconcat(top, bottom).resolve_scale(color="shared")
