@@ -69,6 +69,14 @@ def test_over_8000_compares_posts_and_book_ins_and_states_the_definitions(bundle
     assert v["verdict"] == "not checkable"
     assert "figures for 2025-01-20..2025-01-22, 2025-02-01..2025-02-04" in v["settled_by"][0]
     assert "7,314" in v["explanation"] and "7,032" in v["explanation"]
+    # On Feb 7 the newest workbook (published Feb 3, data as of Jan 21) had January only through the 21st
+    # (6,552 ICE book-ins): two of those days fall in the window, the rest of it was not yet published.
+    then = v["at_publication"]
+    assert then["known_by"] == "2025-02-07" and then["verdict"] == "not checkable"
+    posts_then, book_ins_then = then["readings"]
+    assert posts_then["value"] is None  # the bundled posts carry no publication date
+    assert book_ins_then["editions"] == ["ice_detention_workbook:e694221b317a071e"]
+    assert book_ins_then["value"] == pytest.approx(6552 * 2 / 21) and book_ins_then["kind"] == "lower_bound"
 
 
 def test_weekend_about_300_rests_on_the_post_date(bundled_verdicts):
@@ -233,6 +241,32 @@ def test_readings_that_disagree_make_the_verdict_depend_on_the_definition(figure
     assert (posts["outcome"], posts["value"]) == ("supported", 2800)
     assert book_ins["outcome"] == "contradicted" and book_ins["value"] == pytest.approx(700)
     assert v["verdict"] == "depends on definition"
+
+
+def test_the_month_of_an_as_of_date_counts_only_up_to_it_and_vintages_follow_publication(tmp_path):
+    from icetrack.sources import parse_file
+
+    early = tmp_path / "early.csv"
+    early.write_text("date,period_end,measure,value,unit,source_url,dim_agency,as_of,published_on\n"
+                     "2030-06-01,2030-06-30,book_ins,1000,book-ins,https://example.org/w1,ICE,2030-06-10,2030-06-15\n")
+    late = tmp_path / "late.csv"
+    late.write_text("date,period_end,measure,value,unit,source_url,dim_agency,as_of,published_on\n"
+                    "2030-06-01,2030-06-30,book_ins,3000,book-ins,https://example.org/w2,ICE,2030-07-05,2030-07-10\n")
+    path = tmp_path / "wh.duckdb"
+    with open_warehouse(path) as wh:
+        wh.load_many([parse_file(early), parse_file(late)])
+    entry = _entry("june", "book_ins.ice_arrested", "total", "2030-06-01", "2030-06-30", "{op: at_least, value: 2000}")
+    claims = parse_claims(_claims_yaml(entry.replace("published_on: 2030-05-01", "published_on: 2030-06-20")),
+                          "c.yaml")
+    with open_warehouse(path, read_only=True) as wh:
+        v = check_claims(wh, claims)[0]
+    ev = v["evidence"][0]
+    assert (ev["value"], ev["kind"], v["verdict"]) == (3000, "exact", "supported")
+    # on June 20 only the edition as of June 10 was public: 1,000 book-ins in 10 of the 30 days
+    then = v["at_publication"]["readings"][0]
+    assert (then["value"], then["kind"], then["outcome"]) == (1000, "lower_bound", "inconclusive")
+    assert v["at_publication"]["verdict"] == "not checkable" and v["at_publication"]["changes_verdict"] is True
+    assert "figures published by 2030-06-20" in v["explanation"]
 
 
 def test_checking_never_writes_the_warehouse(figures_warehouse, tmp_path):

@@ -17,7 +17,8 @@ measure is *unmeasured* and names the source that would settle it. The verdict:
 - otherwise ``not checkable`` (with what is missing).
 
 Every verdict is recomputed with the dates of daily figures moved back one day (a post may describe the
-previous day) and says whether that changes it.
+previous day), and on the figures published by the day the claim was made (later editions revise figures
+and fill in months), and says whether either changes it.
 """
 
 from __future__ import annotations
@@ -145,9 +146,13 @@ def _periodic(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, hi
     window_days = (claim.window_end - claim.window_start).days + 1
     used, prorated, covered_days, too_coarse = [], False, 0, []
     for r in rows.itertuples():
-        first, last = max(r.period_start, claim.window_start), min(r.period_end, claim.window_end)
+        # The month of an edition's as-of date is counted only up to that date.
+        end = r.period_end if pd.isna(r.as_of) or r.grain != "month" else min(r.period_end, r.as_of)
+        first, last = max(r.period_start, claim.window_start), min(end, claim.window_end)
         overlap = (last - first).days + 1
-        length = (r.period_end - r.period_start).days + 1
+        if overlap <= 0:
+            continue
+        length = (end - r.period_start).days + 1
         if overlap == length:
             weight = 1.0
         elif length <= MAX_PRORATE_DAYS:
@@ -278,7 +283,7 @@ def _person_level(wh, claim: Claim, reading: Reading, include_synthetic: bool) -
 
 
 def _read(wh, claim: Claim, definition: Definition, role: str, shift_days: int,
-          include_synthetic: bool = False) -> Reading:
+          include_synthetic: bool = False, known_by: date | None = None) -> Reading:
     con = wh.ibis()
     reading = Reading(definition, role, "unmeasured")
     if claim.statistic == "reported_target":
@@ -303,11 +308,12 @@ def _read(wh, claim: Claim, definition: Definition, role: str, shift_days: int,
         return reading
     low, high = claim.comparison.bounds()
     for m in definition.measured_by:
-        rows = observations_in_window(con, m, claim.window_start, claim.window_end, shift_days).to_pandas()
+        rows = observations_in_window(con, m, claim.window_start, claim.window_end, shift_days,
+                                      known_by).to_pandas()
         rows = rows[rows.grain != "snapshot"]
         if rows.empty:
             continue
-        for col in ("period_start", "period_end"):
+        for col in ("period_start", "period_end", "as_of"):
             rows[col] = pd.to_datetime(rows[col]).dt.date
         if "day" in set(rows.grain):
             _daily(claim, reading, rows[rows.grain == "day"], low, high)
@@ -344,10 +350,32 @@ def _verdict(readings: list[Reading]) -> str:
     return "not checkable"
 
 
-def _evaluate(wh, claim: Claim, shift_days: int, include_synthetic: bool) -> tuple[str, list[Reading]]:
-    readings = [_read(wh, claim, claim.metric, "speaker", shift_days, include_synthetic)]
-    readings += [_read(wh, claim, d, "alternative", shift_days, include_synthetic) for d in claim.alternatives]
+def _evaluate(wh, claim: Claim, shift_days: int, include_synthetic: bool,
+              known_by: date | None = None) -> tuple[str, list[Reading]]:
+    readings = [_read(wh, claim, claim.metric, "speaker", shift_days, include_synthetic, known_by)]
+    readings += [_read(wh, claim, d, "alternative", shift_days, include_synthetic, known_by)
+                 for d in claim.alternatives]
     return _verdict(readings), readings
+
+
+def _at_publication(wh, claim: Claim, readings: list[Reading], include_synthetic: bool) -> dict[str, Any] | None:
+    """The same check on the figures public when the claim was made (editions published by then), or None
+    when it cannot differ: no reading draws on dated editions (a target report, person-level records, or
+    figures whose editions carry no publication date)."""
+    dated = {e for e, d in _publication_dates(wh).items() if d is not None}
+    if not any(x["edition_id"] in dated for r in readings for x in r.rows if "edition_id" in x
+               and not r.definition.cohort_states) or claim.statistic == "reported_target":
+        return None
+    verdict, then = _evaluate(wh, claim, 0, include_synthetic, known_by=claim.published_on)
+    return {"known_by": str(claim.published_on), "verdict": verdict, "changes_verdict": None,
+            "readings": [{"metric": r.definition.ref, "value": r.value, "kind": r.kind, "outcome": r.outcome,
+                          "editions": sorted({x["edition_id"] for x in r.rows}), "reason": r.reason or None,
+                          "description": _describe(claim, r)} for r in then]}
+
+
+def _publication_dates(wh) -> dict[str, Any]:
+    eds = wh.editions()
+    return {r.edition_id: (None if pd.isna(r.published_on) else r.published_on) for r in eds.itertuples()}
 
 
 KIND_WORDS = {"exact": "", "estimate": "about ", "lower_bound": "at least ", "upper_bound": "at most "}
@@ -424,10 +452,17 @@ def check_claim(wh, claim: Claim, include_synthetic: bool = False) -> dict[str, 
                          + ("unchanged" if shifted_verdict == verdict else f"becomes '{shifted_verdict}'"))
     else:
         shift["note"] = "not applicable: the dates are when a target was reported, not when arrests happened"
+    at_publication = _at_publication(wh, claim, readings, include_synthetic)
     lines = [_describe(claim, r) for r in readings]
     explanation = (f"Claim: {claim.statistic.replace('_', ' ')} {claim.comparison.describe()} over "
                    f"{claim.window_start}..{claim.window_end}"
                    + ("" if claim.days == "all" else f" ({claim.days} only)") + ". " + "; ".join(lines) + ".")
+    if at_publication:
+        at_publication["changes_verdict"] = at_publication["verdict"] != verdict
+        if at_publication["changes_verdict"]:
+            explanation += (f" On the figures published by {claim.published_on}, when the claim was made: "
+                            + "; ".join(x["description"] for x in at_publication["readings"])
+                            + f" (verdict then: {at_publication['verdict']}).")
     settled_by = [r.settled_by for r in readings if r.settled_by]
     return {
         "id": claim.id, "text": claim.text, "speaker": claim.speaker, "outlet": claim.outlet,
@@ -441,7 +476,8 @@ def check_claim(wh, claim: Claim, include_synthetic: bool = False) -> dict[str, 
                                      else claim.comparison.tolerance),
                        "accepts": [None if math.isinf(b) else b for b in claim.comparison.bounds()]},
         "verdict": verdict, "evidence": [_evidence(r, claim) for r in readings], "difference": difference,
-        "shift": shift, "explanation": explanation, "settled_by": settled_by, "note": claim.note,
+        "shift": shift, "at_publication": at_publication, "explanation": explanation,
+        "settled_by": settled_by, "note": claim.note,
         "synthetic": any(r.coverage.get("synthetic") for r in readings),
     }
 

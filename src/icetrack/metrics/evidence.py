@@ -1,8 +1,8 @@
 """Evidence for checking a claim: the observations that measure a definition over a window.
 
 Definitions:
-- Only the latest vintage of each figure (``observations_latest``) and only real editions: synthetic
-  releases never count as evidence about the world.
+- The latest vintage of each figure (``observations_latest``), or the vintage public on a given day (the
+  editions published by then), and only real editions: synthetic releases never count as evidence.
 - *Shift*: ``shift_days`` moves the dates of daily observations back that many days (a post may describe
   the previous day), so the window is compared with the shifted dates.
 - Cumulative fiscal-year-to-date figures and point-in-time snapshots are kept with their grain; the caller
@@ -18,9 +18,27 @@ import ibis
 from icetrack.metrics.catalogue import Measurement
 
 
-def observations_in_window(con, measurement: Measurement, start: date, end: date, shift_days: int = 0) -> ibis.Table:
-    """Real, latest-vintage observations of ``measurement`` whose (shifted) period overlaps [start, end]."""
-    obs = con.table("observations_latest")
+def known_by(con, day: date) -> ibis.Table:
+    """Observations as they stood on ``day``: of the editions published by then, each figure's latest vintage.
+
+    Editions without a publication date are left out: when they became public is unknown.
+    """
+    editions = con.table("editions")
+    public = editions.filter(editions.published_on <= day).select(
+        "edition_id", "as_of", "published_on", "source", "synthetic", "ingested_at")
+    j = con.table("observations").join(public, "edition_id")
+    newest_first = [ibis.desc(ibis.coalesce(j.as_of, j.published_on)), ibis.desc(j.ingested_at),
+                    ibis.desc(j.edition_id)]
+    rank = ibis.row_number().over(group_by=[j.measure, j.dims_key, j.period_start, j.period_end],
+                                  order_by=newest_first)
+    return j.mutate(vintage_rank=rank).filter(lambda t: t.vintage_rank == 0).drop("vintage_rank", "ingested_at")
+
+
+def observations_in_window(con, measurement: Measurement, start: date, end: date, shift_days: int = 0,
+                           known_on: date | None = None) -> ibis.Table:
+    """Real observations of ``measurement`` whose (shifted) period overlaps [start, end]: the latest vintage,
+    or the vintage public on ``known_on``."""
+    obs = con.table("observations_latest") if known_on is None else known_by(con, known_on)
     sel = obs.filter((obs.measure == measurement.measure) & (obs.dims_key == measurement.dims_key)
                      & ~obs.synthetic)
     # Only daily figures move: a month's or a fiscal year's bounds are set by the publisher, not by when a
