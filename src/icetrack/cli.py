@@ -601,7 +601,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         app = create_app(ctx.obj["warehouse"] or default_warehouse_path())
     except WarehouseError as e:
         _fail(str(e))
-    console.print(f"icetrack dashboard on http://{host}:{port}/ (API description: /docs); Ctrl-C stops it",
+    console.print(f"icetrack dashboard on http://{host}:{port}/ (API description: /openapi.json); Ctrl-C stops it",
                   highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

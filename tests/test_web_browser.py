@@ -1,0 +1,199 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against uvicorn on loopback.
+
+Every page loads and draws its charts with the bundled vega-embed; a filter change redraws the chart and
+rewrites the URL; the permalink reproduces the view; CSV and PNG downloads work; screenshots are not blank;
+and no request leaves 127.0.0.1 (no CDN).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from icetrack.web import create_app
+
+from test_web_api import web_warehouse  # noqa: F401  (session fixture: reference data + synthetic release)
+
+CHROMIUM = shutil.which("chromium")
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - the dev dependencies include it
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium; "
+                                                ".ci/run installs it)"),
+    pytest.mark.skipif(sync_playwright is None, reason="the playwright Python package is not installed"),
+]
+
+PAGES = {"/": 0, "/arrests": 1, "/detention": 3, "/outcomes?period=week": 3, "/claims": 1, "/capacity": 1,
+         "/sources": 0}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(web_warehouse):  # noqa: F811
+    import uvicorn
+
+    app = create_app(web_warehouse)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+    app.state.store.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
+    pg = context.new_page()
+    pg.requested = []
+    pg.errors = []
+    pg.on("request", lambda r: pg.requested.append(r.url))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    outside = [u for u in pg.requested if not u.startswith(server + "/") and not u.startswith("data:")
+               and not u.startswith("blob:")]
+    assert outside == [], f"requests left the loopback server: {outside}"
+    assert pg.errors == [], pg.errors
+    context.close()
+
+
+def wait_for_charts(pg, n: int) -> None:
+    """Wait until the page's n charts have finished loading, then require that every one was drawn."""
+    pg.wait_for_function(
+        "n => { const boxes = [...document.querySelectorAll('.chart-box')];"
+        " return boxes.length === n && boxes.every(b => ['ready', 'empty', 'error'].includes(b.dataset.state)); }",
+        arg=n, timeout=60_000)
+    states = pg.eval_on_selector_all(".chart-box", "bs => bs.map(b => [b.id, b.dataset.state, "
+                                                   "b.querySelector('.chart').innerText])")
+    assert all(state == "ready" for _, state, _ in states), states
+
+
+def chart_size(pg, chart: str) -> tuple[float, float]:
+    box = pg.locator(f"#chart-{chart} .chart svg.marks").bounding_box()
+    return (box["width"], box["height"]) if box else (0, 0)
+
+
+def distinct_colours(pg, png: bytes) -> tuple[int, float]:
+    """(distinct colours, share of pixels that differ from the most common colour) of a PNG, decoded by
+    drawing it on a canvas in the browser."""
+    return tuple(pg.evaluate(
+        """async (src) => {
+            const img = new Image(); img.src = src; await img.decode();
+            const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+            const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+            const d = ctx.getImageData(0, 0, c.width, c.height).data;
+            const counts = new Map();
+            for (let i = 0; i < d.length; i += 4) {
+                const k = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
+                counts.set(k, (counts.get(k) || 0) + 1);
+            }
+            const top = Math.max(...counts.values());
+            return [counts.size, 1 - top / (d.length / 4)];
+        }""", "data:image/png;base64," + base64.b64encode(png).decode()))
+
+
+def test_every_page_loads_and_draws_its_charts(page, server):
+    for path, n_charts in PAGES.items():
+        page.goto(server + path)
+        assert page.locator("h1").inner_text()
+        if n_charts:
+            wait_for_charts(page, n_charts)
+            for box in page.locator(".chart-box").all():
+                name = box.get_attribute("data-chart")
+                w, h = chart_size(page, name)
+                assert w > 100 and h > 50, (path, name, w, h)
+                assert "Source:" in box.locator(".source-note").inner_text()
+        colours, ink = distinct_colours(page, page.screenshot(full_page=True))
+        assert colours > 20 and ink > 0.02, (path, colours, ink)
+
+
+def test_filter_updates_chart_url_and_permalink(page, server):
+    page.goto(server + "/arrests")
+    wait_for_charts(page, 1)
+    before = page.locator("#chart-arrests .chart").inner_html()
+    assert "as published" in before
+    page.select_option("select[name=shift]", "1")
+    page.wait_for_function("() => document.querySelector('#chart-arrests').dataset.query === "
+                           "'measure=ice_posted_arrests&shift=1'")
+    wait_for_charts(page, 1)
+    after = page.locator("#chart-arrests .chart").inner_html()
+    assert after != before and "moved back 1 day" in after
+    assert page.url == server + "/arrests?measure=ice_posted_arrests&shift=1"
+    permalink = page.locator("#chart-arrests .permalink").get_attribute("href")
+    assert permalink == "/arrests?measure=ice_posted_arrests&shift=1#chart-arrests"
+    # the permalink reproduces the view in a fresh load
+    page.goto(server + permalink)
+    wait_for_charts(page, 1)
+    assert page.locator("select[name=shift]").input_value() == "1"
+    assert "moved back 1 day" in page.locator("#chart-arrests .chart").inner_html()
+
+
+def test_detention_filter_changes_the_data_drawn(page, server):
+    page.goto(server + "/detention")
+    wait_for_charts(page, 3)
+    all_years = page.locator("#chart-book_ins .source-note").inner_text()
+    page.select_option("select[name=fiscal_year]", "2025")
+    page.wait_for_function("() => document.querySelector('#chart-book_ins').dataset.query === 'fiscal_year=2025'")
+    wait_for_charts(page, 3)
+    one_year = page.locator("#chart-book_ins .source-note").inner_text()
+    assert one_year != all_years
+    assert page.url.endswith("/detention?fiscal_year=2025")
+
+
+def test_csv_and_png_downloads(page, server):
+    page.goto(server + "/arrests")
+    wait_for_charts(page, 1)
+    with page.expect_download() as info:
+        page.click("#chart-arrests .download-csv")
+    rows = list(csv.DictReader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
+    assert len(rows) == 9 and max(float(r["value"]) for r in rows) == 1179
+    with page.expect_download() as info:
+        page.click("#chart-arrests .download-png")
+    png = open(info.value.path(), "rb").read()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    colours, ink = distinct_colours(page, png)
+    assert colours > 20 and ink > 0.02
+    with page.expect_download() as info:
+        page.click("#chart-arrests .download-svg")
+    assert b"<svg" in open(info.value.path(), "rb").read()[:300]
+
+
+def test_outcomes_page_filters_and_suppression_note(page, server):
+    page.goto(server + "/outcomes?period=week")
+    wait_for_charts(page, 3)
+    assert "SYNTHETIC" in page.locator("#chart-funnel .source-note").inner_text()
+    page.select_option("select[name=period]", "month")
+    page.select_option("select[name=breakdown]", "criminality")
+    page.wait_for_function("() => document.querySelector('#chart-funnel').dataset.query === "
+                           "'breakdown=criminality&period=month&threshold=10'")
+    wait_for_charts(page, 3)
+    assert "criminality" in page.locator("#chart-funnel .chart").inner_html()
