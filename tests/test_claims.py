@@ -43,6 +43,7 @@ def test_highest_day_just_1100_is_contradicted_by_icEs_own_1179(bundled_verdicts
     assert ev["source"].startswith("U.S. Immigration and Customs Enforcement")
     assert ev["edition_id"].startswith("icetrack_reference:")
     assert v["comparison"]["accepts"] == [1050, 1150]
+    assert ev["summary"] == "at least 1,179 (2025-01-27)"
     assert v["difference"]["absolute"] == 79 and v["difference"]["relative"] == pytest.approx(79 / 1100)
     # the Jan 27 post reportedly described Sunday Jan 26: the shift moves the day, not the verdict
     assert v["shift"]["applies"] and v["shift"]["verdict"] == "contradicted"
@@ -108,6 +109,7 @@ def test_quota_reports_disagree_on_the_upper_end(bundled_verdicts):
                    for o in v["evidence"][0]["observations"]}
         assert reports["NBC News"][:2] == (1200, 1400) and reports["Washington Post"][:2] == (1200, 1500)
         assert v["shift"]["applies"] is False
+        assert v["evidence"][0]["summary"] == "Washington Post 1,200-1,500; NBC News 1,200-1,400"
     assert bundled_verdicts["nbc-daily-quota"]["evidence"][0]["coverage"] == {"reports": 2, "agreeing": 1}
 
 

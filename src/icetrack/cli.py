@@ -449,17 +449,6 @@ VERDICT_STYLE = {"supported": "green", "contradicted": "red", "not checkable": "
                  "depends on definition": "magenta"}
 
 
-def _found(evidence: dict) -> str:
-    if evidence["statistic"] == "reported_target":
-        return "; ".join(f"{o['reported_by']} {o['value_low']:,.0f}-{o['value_high']:,.0f}"
-                         for o in evidence["observations"])
-    if evidence["value"] is None:
-        return "not measured"
-    kind = {"lower_bound": "at least ", "upper_bound": "at most ", "estimate": "about "}.get(evidence["kind"], "")
-    at = f" ({', '.join(evidence['at'])})" if evidence["at"] else ""
-    return f"{kind}{evidence['value']:,.1f}".replace(".0", "") + at
-
-
 def _claimed(comparison: dict) -> str:
     value = comparison["value"]
     text = "-".join(f"{x:,g}" for x in value) if isinstance(value, list) else f"{value:,g}"
@@ -524,7 +513,7 @@ def check(ctx: click.Context, claims_file: Path | None, as_json: bool, definitio
                       f"[{style}]{v['verdict']}[/{style}]",
                       f"{v['statistic'].replace('_', ' ')} {v['comparison']['op'].replace('_', ' ')} "
                       f"{_claimed(v['comparison'])}\n[dim]{v['window']['start']}..{v['window']['end']}[/dim]",
-                      escape(_found(v["evidence"][0])) + f"\n[dim]{escape(v['metric'])}[/dim]", moved)
+                      escape(v["evidence"][0]["summary"]) + f"\n[dim]{escape(v['metric'])}[/dim]", moved)
     console.print(table)
     for v in verdicts:
         console.print(f"\n[bold]{escape(v['id'])}[/bold]: {escape(v['explanation'])}", highlight=False)

@@ -410,6 +410,16 @@ def _describe(claim: Claim, r: Reading) -> str:
     return f"{who}: {stat} {KIND_WORDS[r.kind]}{_fmt(r.value)}{at} -> {r.outcome}{coverage}"
 
 
+def _summary(r: Reading, claim: Claim) -> str:
+    """The evidence in a few words: '1,179 or more (2025-01-27)', 'about 7,032', or why there is none."""
+    if claim.statistic == "reported_target":
+        return "; ".join(f"{x['reported_by']} {_fmt(x['value_low'])}-{_fmt(x['value_high'])}" for x in r.rows)
+    if r.value is None:
+        return r.reason or "not measured"
+    at = f" ({', '.join(r.at)})" if r.at else ""
+    return f"{KIND_WORDS[r.kind]}{_fmt(r.value)}{at}"
+
+
 def _evidence(r: Reading, claim: Claim) -> dict[str, Any]:
     editions = sorted({e for x in r.rows for e in x.get("editions", [x["edition_id"]])})
     latest = max(r.rows, key=lambda x: (x.get("as_of") or x.get("published_on") or ""), default={})
@@ -423,7 +433,7 @@ def _evidence(r: Reading, claim: Claim) -> dict[str, Any]:
         "source": latest.get("source") or latest.get("reported_by"), "edition_id": latest.get("edition_id"),
         "editions": editions, "as_of": latest.get("as_of"), "published_on": latest.get("published_on"),
         "period_start": first, "period_end": last, "url": latest.get("url"), "reason": r.reason or None,
-        "settled_by": r.settled_by, "observations": r.rows,
+        "settled_by": r.settled_by, "observations": r.rows, "summary": _summary(r, claim),
     }
 
 

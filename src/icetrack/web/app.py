@@ -25,10 +25,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from icetrack import __version__
+from icetrack import __version__, claims
 from icetrack.metrics.outcomes import BREAKDOWNS, PERIODS
 from icetrack.metrics.publish import DEFAULT_THRESHOLD
 from icetrack.metrics.revisions import parse_period
+from icetrack.model import capacity
 from icetrack.warehouse import default_warehouse_path
 from icetrack.web import charts, data
 from icetrack.web.store import ReadOnlyStore, ResponseCache
@@ -81,10 +82,6 @@ PAGES = [("/", "Overview"), ("/arrests", "Arrests vs targets"), ("/detention", "
          ("/outcomes", "Outcomes"), ("/claims", "Claims"), ("/capacity", "Capacity"), ("/sources", "Sources")]
 
 
-class Unavailable(RuntimeError):
-    """An optional part of icetrack (claims, capacity model) is not installed (-> 503)."""
-
-
 def _parse_dims(pairs: list[str], agency: str | None) -> dict[str, str]:
     if len(pairs) > MAX_DIMS:
         raise HTTPException(422, f"at most {MAX_DIMS} dim filters")
@@ -109,22 +106,6 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     writer.writerows({k: data.as_csv_cell(v) for k, v in r.items()} for r in rows)
     return out.getvalue()
-
-
-def _claims_module():
-    try:
-        from icetrack import claims
-    except ImportError:
-        raise Unavailable("claim checking (icetrack.claims) is not part of this installation yet") from None
-    return claims
-
-
-def _capacity_module():
-    try:
-        from icetrack.model import capacity
-    except ImportError:
-        raise Unavailable("the capacity model (icetrack.model.capacity) is not part of this installation yet") from None
-    return capacity
 
 
 def create_app(warehouse_path: str | Path) -> FastAPI:
@@ -153,10 +134,6 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
     @app.exception_handler(charts.NothingToDraw)
     def _nothing(request: Request, exc: charts.NothingToDraw) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
-
-    @app.exception_handler(Unavailable)
-    def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     def cache_key(name: str, params: dict[str, Any]) -> tuple:
         return (name, tuple(sorted((k, json.dumps(v, default=str, sort_keys=True)) for k, v in params.items())),
@@ -367,7 +344,6 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
                 "provenance": prov, "csv_url": f"{data_url}?{query}"}
 
     def claims_result(verdict: str | None) -> dict[str, Any]:
-        claims = _claims_module()
 
         def check() -> list[dict[str, Any]]:
             return claims.check_claims(store.warehouse(), claims.load_claims())
@@ -385,7 +361,6 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
                                                                   "of the editions cited in its evidence.")}
 
     def _calibration():
-        capacity = _capacity_module()
         return cached("calibration-object", {}, lambda: {"calibration": capacity.calibrate(store.ibis())}
                       )["calibration"]
 
@@ -397,10 +372,9 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
                  **{f"book_outs_{c}": v for c, v in m["book_outs"].items()}} for m in calibration["monthly"]]
         return {"calibration": calibration, "rows": rows,
                 "provenance": data.provenance(store, [e["edition_id"] for e in calibration["editions"]],
-                                              _capacity_module().__doc__.strip())}
+                                              capacity.__doc__.strip())}
 
     def projection_result(arrests_per_day: int, beds: int, stay_days: float | None, days: int) -> dict[str, Any]:
-        capacity = _capacity_module()
         calibration = _calibration()
         try:
             projection = capacity.project(calibration, arrests_per_day=arrests_per_day, beds=beds,
@@ -409,12 +383,16 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
             raise data.InvalidParameters(str(e)) from None
         rows = [{"date": d["date"], **{f"{k}_{band}": v[band] for k, v in d.items() if isinstance(v, dict)
                                        for band in ("p5", "p50", "p95")}} for d in projection["daily"]]
-        return {**projection, "rows": rows,
-                "provenance": data.provenance(store, [e["edition_id"] for e in calibration.editions],
-                                              projection["definitions"])}
+        # The reported monthly ADP of the two years before the projection, so the chart shows where it starts.
+        reported = data.detention(store, "adp", None, None)["rows"]
+        start = date.fromisoformat(projection["inputs"]["start"])
+        reported = [r for r in reported if start.replace(year=start.year - 2) <= date.fromisoformat(str(r["month"])[:10])
+                    < start]
+        return {**projection, "rows": rows, "reported_adp": reported,
+                "provenance": data.provenance(store, [e["edition_id"] for e in calibration.editions]
+                                              + [r["edition_id"] for r in reported], projection["definitions"])}
 
     def goal_seek_result(**inputs) -> dict[str, Any]:
-        capacity = _capacity_module()
         calibration = _calibration()
         try:
             result = capacity.goal_seek(calibration, **inputs)
@@ -447,10 +425,6 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
 
         return HTMLResponse(await response_body("page", {"path": path, **params}, render, "html",
                                                 lambda r: r["html"].encode()))
-
-    async def unavailable_page(path: str, title: str, message: str) -> HTMLResponse:
-        return await page(path, {}, "chart_page.html.j2", lambda: {"title": title, "intro": message, "fields": [],
-                                                                   "charts": []})
 
     def chart_box(chart: str, title: str, filters: dict[str, Any]) -> dict[str, Any]:
         return {"name": chart, "title": title, "filters": filters}
@@ -540,11 +514,6 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
 
     @app.get("/claims", response_class=HTMLResponse, tags=["pages"], summary="Claims and verdicts")
     async def page_claims(verdict: Verdict | None = None) -> HTMLResponse:
-        try:
-            _claims_module()
-        except Unavailable as e:
-            return await unavailable_page("/claims", "Claims", str(e))
-
         def context() -> dict[str, Any]:
             fields = [{"name": "verdict", "label": "Verdict", "options": [""] + list(Verdict.__args__),
                        "value": verdict or "", "option_labels": ["all"] + list(Verdict.__args__)}]
@@ -559,10 +528,6 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
     @app.get("/capacity", response_class=HTMLResponse, tags=["pages"], summary="Capacity scenario")
     async def page_capacity(arrests_per_day: int = ARRESTS_PER_DAY, beds: int = BEDS,
                             stay_days: float | None = STAY_DAYS, days: int = DAYS) -> HTMLResponse:
-        try:
-            _capacity_module()
-        except Unavailable as e:
-            return await unavailable_page("/capacity", "Capacity scenario", str(e))
         params = {"arrests_per_day": arrests_per_day, "beds": beds, "stay_days": stay_days, "days": days}
 
         def context() -> dict[str, Any]:

@@ -174,6 +174,14 @@ def capacity_chart(projection: dict[str, Any]) -> alt.LayerChart:
                                             alt.Tooltip("population_p5:Q", format=",.0f", title="5th percentile"),
                                             alt.Tooltip("population_p95:Q", format=",.0f", title="95th percentile")])
     layers = [band, line]
+    reported = pd.DataFrame(projection.get("reported_adp") or [])
+    if not reported.empty:
+        # monthly ADP drawn at mid-month, as reported (latest vintage)
+        reported["date"] = pd.to_datetime(reported["month"]) + pd.Timedelta(days=14)
+        layers.append(alt.Chart(reported).mark_line(color="#444", point=True, strokeDash=[2, 2]).encode(
+            x=x, y="value:Q", tooltip=[alt.Tooltip("month:T", format="%Y-%m", title="month"),
+                                       alt.Tooltip("value:Q", format=",.0f", title="reported ADP"),
+                                       "edition_id:N"]))
     if inputs.get("beds") is not None:
         layers.append(alt.Chart(pd.DataFrame([{"beds": inputs["beds"]}])).mark_rule(
             color="#c0392b", strokeDash=[5, 3]).encode(y="beds:Q", tooltip=[alt.Tooltip("beds:Q", format=",")]))
@@ -185,7 +193,8 @@ def capacity_chart(projection: dict[str, Any]) -> alt.LayerChart:
         return f"{b['p50']:,.0f} (5th-95th percentile {b['p5']:,.0f}-{b['p95']:,.0f})"
 
     return alt.layer(*layers).properties(width=WIDTH, height=300, title=_title(
-        "Projected detained population (median, 5th-95th percentile band) against beds",
+        "Reported ADP (dotted, monthly) and projected detained population (median, 5th-95th percentile band) "
+        "against beds",
         f"{inputs['arrests_per_day']:,.0f} ICE arrests/day, {inputs['beds']:,.0f} beds{stay}, "
         f"{inputs['runs']} runs from {inputs['start']}. A model under stated assumptions, not a forecast.",
         f"Removals per year: {per_year('removals_per_year')}; "
