@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
+import weakref
 from pathlib import Path
+
+import duckdb
 
 from icetrack.metrics.outcomes import PersonTables, from_warehouse
 from icetrack.person import clean
@@ -25,7 +29,25 @@ class EngineError(RuntimeError):
 def duckdb_tables(wh) -> PersonTables:
     if not wh.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'detention_stays'").fetchone()[0]:
         raise EngineError(f"{wh.path}: no person-level records loaded (icetrack ingest FILE, or icetrack synth)")
-    return from_warehouse(wh.ibis())
+    backend = wh.ibis()
+    return from_warehouse(backend, materialize=lambda expr: _temporary_table(backend, expr))
+
+
+def _temporary_table(backend, expr):
+    """``expr`` stored as a DuckDB temporary table (allowed on read-only connections too), dropped when
+    the last expression using it is garbage-collected."""
+    name = f"icetrack_tmp_{uuid.uuid4().hex}"
+    backend.con.execute(f'CREATE TEMPORARY TABLE "{name}" AS {backend.compile(expr)}')
+    table = backend.table(name, database=("temp", "main"))
+    weakref.finalize(table.op(), _drop_temporary_table, backend.con, name)
+    return table
+
+
+def _drop_temporary_table(con, name: str) -> None:
+    try:
+        con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
+    except duckdb.ConnectionException:  # the connection was closed first, and its temporary tables with it
+        pass
 
 
 def export_canonical(wh, folder: Path) -> Path:
@@ -75,4 +97,5 @@ def spark_tables(wh, master: str | None = None, params: clean.CleaningParams | N
     cache = lambda e: e.cache()  # noqa: E731
     arrest_links = clean.link_arrests_to_stays(t["arrests"], episodes, stays, params, materialize=cache)
     removal_links = clean.link_stays_to_removals(stays, t["removals"], params, materialize=cache)
-    return PersonTables(t["arrests"], episodes, stays, arrest_links, removal_links, t["removals"], cutoffs), con
+    return PersonTables(t["arrests"], episodes, stays, arrest_links, removal_links, t["removals"], cutoffs,
+                        materialize=cache), con

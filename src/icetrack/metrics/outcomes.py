@@ -18,11 +18,12 @@ Definitions (stated in every output):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import ibis
 
-from icetrack.person.clean import release_cutoffs
+from icetrack.person import clean
 
 DAY = 86_400
 STATES = ("removed", "released", "transferred", "detained", "removed_without_detention", "not_booked_in")
@@ -39,7 +40,13 @@ BREAKDOWNS = {
 
 @dataclass
 class PersonTables:
-    """The canonical and derived person-level tables as Ibis tables on one engine."""
+    """The canonical and derived person-level tables as Ibis tables on one engine.
+
+    ``materialize`` (set by :mod:`icetrack.metrics.engine`: a temporary table on DuckDB, a cached DataFrame
+    on Spark) stores the per-arrest outcome table that the funnel, the release reasons and the event table
+    all read (:func:`arrest_outcomes`) on first use, for the life of this object - which is then a snapshot
+    of the warehouse: make a new one after a load. Without it that table is recomputed by every metric.
+    """
 
     arrests: ibis.Table
     episodes: ibis.Table
@@ -48,14 +55,33 @@ class PersonTables:
     removal_links: ibis.Table
     removals: ibis.Table
     cutoffs: ibis.Table  # release_id, cutoff, synthetic
+    materialize: Callable[[ibis.Table], ibis.Table] | None = field(default=None, repr=False, compare=False)
+    _arrest_outcomes: ibis.Table | None = field(default=None, init=False, repr=False, compare=False)
 
 
-def from_warehouse(con) -> PersonTables:
+def from_warehouse(con, materialize: Callable[[ibis.Table], ibis.Table] | None = None) -> PersonTables:
     """Materialized tables of the DuckDB warehouse."""
     t = con.table
-    files = t("person_files")
-    return PersonTables(t("arrests"), t("arrest_episodes"), t("detention_stays"), t("stay_arrest_links"),
-                        t("stay_removal_links"), t("removals"), release_cutoffs(files))
+    stays, episodes = t("detention_stays"), t("arrest_episodes")
+    arrest_links, removal_links = t("stay_arrest_links"), t("stay_removal_links")
+    if not set(clean.ARREST_LINK_KEY_COLUMNS) <= set(arrest_links.columns):
+        arrest_links = _with_key_columns(arrest_links, stays, episodes)
+    if not set(clean.STAY_KEY_COLUMNS) <= set(removal_links.columns):
+        removal_links = _with_key_columns(removal_links, stays)
+    return PersonTables(t("arrests"), episodes, stays, arrest_links, removal_links, t("removals"),
+                        clean.release_cutoffs(t("person_files")), materialize)
+
+
+def _with_key_columns(links: ibis.Table, stays: ibis.Table, episodes: ibis.Table | None = None) -> ibis.Table:
+    """Links of a warehouse written before the links stored their key columns: the columns recovered
+    through the text keys (slower; the next load rewrites the links with them)."""
+    s = stays.select(*clean.STAY_KEY_COLUMNS, stay_key=clean.stay_key(stays))
+    links = links.drop(*[c for c in clean.STAY_KEY_COLUMNS if c in links.columns]).join(s, "stay_key")
+    if episodes is not None:
+        e = episodes.select(arrest_key=episodes.edition_id + ":" + episodes.source_row.cast("string"),
+                            arrest_edition_id=episodes.edition_id, arrest_source_row=episodes.source_row)
+        links = links.join(e, "arrest_key")
+    return links
 
 
 def classify_reason(reason: ibis.StringValue) -> ibis.StringValue:
@@ -67,56 +93,94 @@ def classify_reason(reason: ibis.StringValue) -> ibis.StringValue:
     ))
 
 
-def _stay_key(s: ibis.Table) -> ibis.StringValue:
-    return s.release_id + ":" + s.unique_identifier + ":" + s.stay_book_in.cast("string")
-
-
-def stay_outcomes(pt: PersonTables) -> ibis.Table:
-    """Every stay with its outcome: removed / released / transferred, or detained (open, censored)."""
-    s = pt.stays.mutate(stay_key=_stay_key(pt.stays))
-    linked_removal = pt.removal_links.select("stay_key", removal_linked=ibis.literal(True)).distinct()
-    s = s.left_join(linked_removal, "stay_key").drop("stay_key_right")
+def _with_outcome(stays: ibis.Table, removal_links: ibis.Table) -> ibis.Table:
+    """``stays`` (any table with the stay key columns, ``censored`` and ``release_reason``) with the
+    outcome: removed / released / transferred, or detained (open, censored)."""
+    # No DISTINCT needed: the stay -> removal match is one-to-one, so a stay has at most one link.
+    linked = removal_links.select(*clean.STAY_KEY_COLUMNS, removal_linked=ibis.literal(True))
+    s = stays.left_join(linked, list(clean.STAY_KEY_COLUMNS))
     outcome = ibis.cases(
         (s.censored, "detained"),
         (s.removal_linked.notnull(), "removed"),
         (s.release_reason.isnull(), "released"),
         else_=classify_reason(s.release_reason),
     )
-    return s.mutate(outcome=outcome)
+    return s.select(*stays.columns, outcome=outcome)
+
+
+def stay_outcomes(pt: PersonTables) -> ibis.Table:
+    """Every stay with its outcome: removed / released / transferred, or detained (open, censored)."""
+    return _with_outcome(pt.stays, pt.removal_links)
+
+
+def arrest_outcomes(pt: PersonTables) -> ibis.Table:
+    """One row per cohort arrest (identifier present, not ``duplicate_likely``): ``release_id,
+    unique_identifier, edition_id, source_row, apprehension_date``; ``linked`` (matched to a stay) with that
+    stay's ``outcome``, ``release_reason`` and ``observed_until``. Built once per :class:`PersonTables` (see
+    there)."""
+    if pt._arrest_outcomes is None:
+        expr = _arrest_outcomes(pt)
+        pt._arrest_outcomes = pt.materialize(expr) if pt.materialize else expr
+    return pt._arrest_outcomes
+
+
+def _arrest_outcomes(pt: PersonTables) -> ibis.Table:
+    e = pt.episodes
+    a = e.filter(~e.duplicate_likely & e.unique_identifier.notnull()).select(
+        "release_id", "unique_identifier", "edition_id", "source_row", "apprehension_date")
+    arrest_key = ["edition_id", "source_row"]
+    links = pt.arrest_links.select(*clean.STAY_KEY_COLUMNS, edition_id=pt.arrest_links.arrest_edition_id,
+                                   source_row=pt.arrest_links.arrest_source_row, linked=ibis.literal(True))
+    stays = pt.stays.select(*clean.STAY_KEY_COLUMNS, "censored", "release_reason", "observed_until")
+    ls = links.left_join(stays, list(clean.STAY_KEY_COLUMNS))
+    ls = ls.select(*clean.STAY_KEY_COLUMNS, *arrest_key, "linked", "censored", "release_reason", "observed_until")
+    ls = _with_outcome(ls, pt.removal_links)
+    j = a.left_join(ls, arrest_key)
+    return j.select(*a.columns, linked=j.linked.notnull(), outcome=j.outcome, release_reason=j.release_reason,
+                    observed_until=j.observed_until)
+
+
+def _days_to_departure(pt: PersonTables, arrests: ibis.Table) -> ibis.Table:
+    """For the arrests not linked to a stay: days from the arrest to the person's first departure at or after
+    it (removals of people never booked in, e.g. expedited removal or voluntary return without detention);
+    arrests with no such departure are absent."""
+    unlinked = arrests.filter(~arrests.linked)
+    r = pt.removals.filter(pt.removals.unique_identifier.notnull())
+    d = unlinked.join(r.select("release_id", "unique_identifier", departed=r.departed_date),
+                      ["release_id", "unique_identifier"])
+    gap = (d.departed.epoch_seconds() - d.apprehension_date.epoch_seconds()) / DAY
+    return d.filter(gap >= 0).group_by(["edition_id", "source_row"]).aggregate(days_to_departure=gap.min())
+
+
+def _cohort_start(ts: ibis.TimestampValue, period: str) -> ibis.DateValue:
+    return {"day": ts.date(), "week": ts.truncate("W").date(), "month": ts.truncate("M").date()}[period]
+
+
+def _with_group(t: ibis.Table, arrests: ibis.Table, breakdown: str | None) -> ibis.Table:
+    """``t`` (rows of arrests, by edition_id and source_row) with the breakdown value as ``group``."""
+    if not breakdown:
+        return t.mutate(group=ibis.literal("all"))
+    col = BREAKDOWNS[breakdown]
+    values = arrests.select("edition_id", "source_row", group=ibis.coalesce(arrests[col], "(missing)"))
+    return t.join(values, ["edition_id", "source_row"])
 
 
 def cohort(pt: PersonTables, period: str = "month", breakdown: str | None = None,
            direct_removal_days: float = 30) -> ibis.Table:
-    """One row per cohort arrest: cohort period, breakdown value, state, release reason, stay key."""
+    """One row per cohort arrest: release, cohort period, breakdown value, arrest (edition_id, source_row),
+    release reason and state."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
-    a = pt.arrests.join(pt.episodes.filter(~pt.episodes.duplicate_likely).select("edition_id", "source_row"),
-                        ["edition_id", "source_row"])
-    a = a.filter(a.unique_identifier.notnull())
-    a = a.mutate(arrest_key=a.edition_id + ":" + a.source_row.cast("string"))
-    day = a.apprehension_date.date()
-    cohort_start = {"day": day, "week": a.apprehension_date.truncate("W").date(),
-                    "month": a.apprehension_date.truncate("M").date()}[period]
-    group_value = (ibis.coalesce(a[BREAKDOWNS[breakdown]], "(missing)") if breakdown else ibis.literal("all"))
-    a = a.mutate(cohort=cohort_start, group=group_value)
-    outcomes = stay_outcomes(pt).select("stay_key", "outcome", "release_reason")
-    links = pt.arrest_links.select("stay_key", "arrest_key")
-    j = a.left_join(links, "arrest_key").drop("arrest_key_right")
-    j = j.left_join(outcomes, "stay_key").drop("stay_key_right")
-    # Removals of people never booked in (e.g. expedited removal or voluntary return without detention).
-    r = pt.removals.filter(pt.removals.unique_identifier.notnull()).select(
-        "release_id", "unique_identifier", departed=pt.removals.departed_date)
-    direct = j.filter(j.stay_key.isnull()).join(r, ["release_id", "unique_identifier"])
-    gap = (direct.departed.epoch_seconds() - direct.apprehension_date.epoch_seconds()) / DAY
-    direct = direct.filter((gap >= 0) & (gap <= direct_removal_days)).select(
-        "arrest_key", direct_removal=ibis.literal(True)).distinct()
-    j = j.left_join(direct, "arrest_key").drop("arrest_key_right")
+    c = arrest_outcomes(pt)
+    c = c.left_join(_days_to_departure(pt, c), ["edition_id", "source_row"])
+    c = _with_group(c.drop("edition_id_right", "source_row_right"), pt.arrests, breakdown)
     state = ibis.cases(
-        (j.stay_key.notnull(), j.outcome),
-        (j.direct_removal.notnull(), "removed_without_detention"),
+        (c.linked, c.outcome),
+        (c.days_to_departure <= direct_removal_days, "removed_without_detention"),
         else_="not_booked_in",
     )
-    return j.select("release_id", "cohort", "group", "arrest_key", "stay_key", "release_reason", state=state)
+    return c.select("release_id", cohort=_cohort_start(c.apprehension_date, period), group=c.group,
+                    edition_id=c.edition_id, source_row=c.source_row, release_reason=c.release_reason, state=state)
 
 
 def funnel(pt: PersonTables, period: str = "month", breakdown: str | None = None,
@@ -137,17 +201,12 @@ def release_reasons(pt: PersonTables, period: str = "month", breakdown: str | No
 
 def event_table(pt: PersonTables, origin: str = "arrest", breakdown: str | None = None) -> ibis.Table:
     """Aggregated time-to-outcome table: per (group, whole days) the number censored and per cause."""
-    outcomes = stay_outcomes(pt)
     if origin == "arrest":
-        links = pt.arrest_links.select("stay_key", "arrest_key")
-        a = pt.arrests.mutate(arrest_key=pt.arrests.edition_id + ":" + pt.arrests.source_row.cast("string"))
-        a = a.select("arrest_key", "apprehension_date",
-                     group=(ibis.coalesce(a[BREAKDOWNS[breakdown]], "(missing)") if breakdown
-                            else ibis.literal("all")))
-        j = outcomes.join(links, "stay_key").join(a, "arrest_key")
+        j = arrest_outcomes(pt)
+        j = _with_group(j.filter(j.outcome.notnull()), pt.arrests, breakdown)
         start = j.apprehension_date
     elif origin == "book_in":
-        j = outcomes
+        j = stay_outcomes(pt)
         if breakdown and breakdown not in ("criminality", "citizenship", "method"):
             raise ValueError("with origin book_in the breakdown must be criminality, citizenship or method")
         col = {"criminality": "book_in_criminality", "citizenship": "citizenship_country",

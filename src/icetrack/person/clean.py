@@ -160,6 +160,18 @@ def stays(stints: ibis.Table, cutoffs: ibis.Table) -> ibis.Table:
     )
 
 
+# A stay is identified by these columns. The links also carry them (and the arrest's edition_id and
+# source_row as arrest_edition_id, arrest_source_row) besides the readable text keys stay_key and
+# arrest_key: joining on the columns avoids building and hashing ~100-character strings per row.
+STAY_KEY_COLUMNS = ("release_id", "unique_identifier", "stay_book_in")
+ARREST_LINK_KEY_COLUMNS = (*STAY_KEY_COLUMNS, "arrest_edition_id", "arrest_source_row")
+
+
+def stay_key(s: ibis.Table) -> ibis.StringValue:
+    """The readable key of a stay: release:identifier:book-in."""
+    return s.release_id + ":" + s.unique_identifier + ":" + s.stay_book_in.cast("string")
+
+
 def _one_to_one(candidates: ibis.Table, left: str, right: str, rounds: int, materialize=None) -> ibis.Table:
     """Greedy one-to-one matching by smallest |difference|: repeatedly take mutual best pairs.
 
@@ -183,19 +195,18 @@ def _one_to_one(candidates: ibis.Table, left: str, right: str, rounds: int, mate
 
 def link_arrests_to_stays(arrests: ibis.Table, episodes: ibis.Table, stay_table: ibis.Table,
                           p: CleaningParams, materialize=None) -> ibis.Table:
-    """(stay key, arrest key, days from arrest to book-in) for matched pairs."""
+    """(stay key, arrest key, their key columns, days from arrest to book-in) for matched pairs."""
     a = arrests.join(episodes.filter(~episodes.duplicate_likely).select("edition_id", "source_row"),
                      ["edition_id", "source_row"])
     a = a.filter(a.unique_identifier.notnull()).select(
         a.release_id, a.unique_identifier, arrest_time=a.apprehension_date,
-        arrest_key=a.edition_id + ":" + a.source_row.cast("string"))
-    s = stay_table.select("release_id", "unique_identifier", "stay_book_in",
-                          stay_key=stay_table.release_id + ":" + stay_table.unique_identifier + ":"
-                          + stay_table.stay_book_in.cast("string"))
+        arrest_key=a.edition_id + ":" + a.source_row.cast("string"),
+        arrest_edition_id=a.edition_id, arrest_source_row=a.source_row)
+    s = stay_table.select("release_id", "unique_identifier", "stay_book_in", stay_key=stay_key(stay_table))
     j = s.join(a, ["release_id", "unique_identifier"])
     diff = (_secs(j.stay_book_in) - _secs(j.arrest_time)) / DAY  # > 0: arrest before book-in
     cand = j.filter((diff <= p.arrest_before_book_in_days) & (diff >= -p.arrest_after_book_in_days)).select(
-        "stay_key", "arrest_key", days_arrest_to_book_in=diff, absdiff=diff.abs(), tiebreak=j.arrest_key)
+        "stay_key", "arrest_key", *ARREST_LINK_KEY_COLUMNS, days_arrest_to_book_in=diff, absdiff=diff.abs(), tiebreak=j.arrest_key)
     return _one_to_one(cand, "stay_key", "arrest_key", p.max_matching_rounds, materialize)
 
 
@@ -205,11 +216,10 @@ def link_stays_to_removals(stay_table: ibis.Table, removals: ibis.Table, p: Clea
         "release_id", "unique_identifier", departed=removals.departed_date,
         removal_key=removals.edition_id + ":" + removals.source_row.cast("string"))
     s = stay_table.filter(stay_table.stay_book_out.notnull()).select(
-        "release_id", "unique_identifier", "stay_book_out",
-        stay_key=stay_table.release_id + ":" + stay_table.unique_identifier + ":"
-        + stay_table.stay_book_in.cast("string"))
+        "release_id", "unique_identifier", "stay_book_in", "stay_book_out", stay_key=stay_key(stay_table))
     j = s.join(r, ["release_id", "unique_identifier"])
     diff = (_secs(j.departed) - _secs(j.stay_book_out)) / DAY  # > 0: departed after book-out
     cand = j.filter((diff >= -p.removal_before_book_out_days) & (diff <= p.removal_after_book_out_days)).select(
-        "stay_key", "removal_key", days_book_out_to_departure=diff, absdiff=diff.abs(), tiebreak=j.removal_key)
+        "stay_key", "removal_key", *STAY_KEY_COLUMNS, days_book_out_to_departure=diff, absdiff=diff.abs(),
+        tiebreak=j.removal_key)
     return _one_to_one(cand, "stay_key", "removal_key", p.max_matching_rounds, materialize)

@@ -14,7 +14,6 @@ import os
 from datetime import datetime, time, timezone
 from typing import Any
 
-import ibis
 import pyarrow as pa
 
 from icetrack.person import clean
@@ -96,7 +95,12 @@ def load_person_releases(wh: Warehouse, releases: list[PersonRelease],
         con.execute("BEGIN TRANSACTION")
         try:
             loaded = [_commit_staged(con, release, tables, total) for release, tables, total in staged]
-            for release_id in sorted({r.release_id for r in todo}):
+            rebuild = {r.release_id for r in todo}
+            if links_lack_key_columns(con):  # an older layout: rebuilt for every release, once
+                for name in LINK_KEY_COLUMNS:
+                    con.execute(f"DROP TABLE {name}")
+                rebuild |= {r for (r,) in con.execute("SELECT DISTINCT release_id FROM person_files").fetchall()}
+            for release_id in sorted(rebuild):
                 rebuild_derived(wh, release_id, params)
             _drop_staging(con)
             con.execute("COMMIT")
@@ -203,12 +207,24 @@ def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams
     _replace(con, ib, "detention_stays", release_id, stay_table)
     stays_t = table("detention_stays")
     arrest_links = clean.link_arrests_to_stays(table("arrests"), table("arrest_episodes"), stays_t, params)
-    _replace(con, ib, "stay_arrest_links", release_id,
-             arrest_links.mutate(release_id=ibis.literal(release_id)).drop("absdiff", "tiebreak"))
+    _replace(con, ib, "stay_arrest_links", release_id, arrest_links.drop("absdiff", "tiebreak"))
     removal_links = clean.link_stays_to_removals(stays_t, table("removals"), params)
-    _replace(con, ib, "stay_removal_links", release_id,
-             removal_links.mutate(release_id=ibis.literal(release_id)).drop("absdiff", "tiebreak"))
+    _replace(con, ib, "stay_removal_links", release_id, removal_links.drop("absdiff", "tiebreak"))
     return _log_rules(con, release_id, params)
+
+
+# The key columns the metrics join the links on (see clean.STAY_KEY_COLUMNS).
+LINK_KEY_COLUMNS = {"stay_arrest_links": clean.ARREST_LINK_KEY_COLUMNS, "stay_removal_links": clean.STAY_KEY_COLUMNS}
+
+
+def links_lack_key_columns(con) -> bool:
+    """True when a link table was written by a version of icetrack that did not store the key columns."""
+    for name, cols in LINK_KEY_COLUMNS.items():
+        have = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                          [name]).fetchall()}
+        if have and not set(cols) <= have:
+            return True
+    return False
 
 
 def _replace(con, ib, name: str, release_id: str, expr) -> None:
