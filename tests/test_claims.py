@@ -97,7 +97,7 @@ def test_tuesday_over_800_and_the_fy2024_baseline_are_supported(bundled_verdicts
     baseline = bundled_verdicts["ice-fy2024-310-a-day"]
     assert baseline["verdict"] == "supported"
     assert baseline["evidence"][0]["value"] == pytest.approx(113431 / 366)
-    assert baseline["evidence"][0]["kind"] == "exact"
+    assert baseline["evidence"][0]["kind"] == "exact" and baseline["evidence"][0]["summary"] == "309.9"
     assert baseline["shift"]["verdict"] == "supported"  # annual totals do not move with a post-date shift
 
 

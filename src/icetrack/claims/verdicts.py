@@ -85,7 +85,7 @@ def _interval_outcome(value: float, kind: str, low: float, high: float) -> str:
 def _fmt(v: float | None) -> str:
     if v is None:
         return "-"
-    return f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.1f}"
+    return f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer() else f"{v:,.1f}"
 
 
 def _runs(days: list[date]) -> str:
