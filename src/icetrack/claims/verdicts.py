@@ -61,6 +61,52 @@ class Reading:
     at: list[str] = field(default_factory=list)  # the day(s) a highest/lowest/matching value fell on
 
 
+class _Sources:
+    """What every reading of one check run shares: one Ibis connection, and the person-level tables with
+    each release's span, built at most once (their per-arrest outcomes are materialized on first use)."""
+
+    def __init__(self, wh, include_synthetic: bool):
+        self.wh, self.con, self.include_synthetic = wh, wh.ibis(), include_synthetic
+        self._releases: tuple[Any, pd.DataFrame | None, str] | None = None
+        self._counts: dict[tuple, tuple[int, int]] = {}
+
+    def releases(self) -> tuple[Any, pd.DataFrame | None, str]:
+        """(PersonTables, one row per usable release with its arrest span and field offices, reason if none)."""
+        if self._releases is None:
+            self._releases = self._load_releases()
+        return self._releases
+
+    def _load_releases(self) -> tuple[Any, pd.DataFrame | None, str]:
+        from icetrack.metrics.engine import EngineError, duckdb_tables
+
+        try:
+            pt = duckdb_tables(self.wh)
+        except EngineError:
+            return None, None, "no person-level release is loaded"
+        releases = pt.cutoffs.to_pandas()
+        if not self.include_synthetic:
+            releases = releases[~releases.synthetic.fillna(False).astype(bool)]
+        if releases.empty:
+            return None, None, "only synthetic person-level releases are loaded, and they are never evidence"
+        a = pt.arrests
+        spans = a.group_by("release_id").aggregate(first=a.apprehension_date.min(), last=a.apprehension_date.max(),
+                                                   aors=a.apprehension_aor.nunique()).to_pandas()
+        return pt, spans.merge(releases, on="release_id"), ""
+
+    def cohort_counts(self, release_id: str, start: date, end: date, states: tuple[str, ...]) -> tuple[int, int]:
+        """(cohort arrests in [start, end], those in ``states``) of one release."""
+        key = (release_id, start, end, states)
+        if key not in self._counts:
+            from icetrack.metrics import outcomes as oc
+
+            c = oc.cohort(self.releases()[0], "day")
+            c = c.filter((c.release_id == release_id) & (c.cohort >= start) & (c.cohort <= end))
+            counts = c.aggregate(arrests=c.count(),
+                                 in_state=c.state.isin(states).cast("int64").sum()).to_pandas()
+            self._counts[key] = (int(counts.arrests[0]), int(counts.in_state[0] or 0))
+        return self._counts[key]
+
+
 def _days(claim: Claim) -> list[date]:
     n = (claim.window_end - claim.window_start).days + 1
     every = [claim.window_start + timedelta(days=i) for i in range(n)]
@@ -223,41 +269,23 @@ def _reported_target(con, claim: Claim, reading: Reading) -> None:
                                    f"({r.announced_on:%Y-%m-%d})" for r in differing)
 
 
-def _person_level(wh, claim: Claim, reading: Reading, include_synthetic: bool) -> None:
+def _person_level(sources: _Sources, claim: Claim, reading: Reading) -> None:
     """Cohort-funnel states of the arrests in the window, from the person-level release covering it."""
-    from icetrack.metrics import outcomes as oc
-    from icetrack.metrics.engine import EngineError, duckdb_tables
-
-    try:
-        pt = duckdb_tables(wh)
-    except EngineError:
-        reading.reason = "no person-level release is loaded"
+    _, spans, reason = sources.releases()
+    if spans is None:
+        reading.reason = reason
         return
-    releases = pt.cutoffs.to_pandas()
-    if not include_synthetic:
-        releases = releases[~releases.synthetic.fillna(False).astype(bool)]
-    if releases.empty:
-        reading.reason = "only synthetic person-level releases are loaded, and they are never evidence"
-        return
-    a = pt.arrests
-    spans = a.group_by("release_id").aggregate(first=a.apprehension_date.min(), last=a.apprehension_date.max(),
-                                               aors=a.apprehension_aor.nunique()).to_pandas()
-    spans = spans.merge(releases, on="release_id")
     covering = spans[(spans["first"].dt.date <= claim.window_start) & (spans["last"].dt.date >= claim.window_end)]
     if covering.empty:
         have = "; ".join(f"{r.release_id} {str(r.first)[:10]}..{str(r.last)[:10]}" for r in spans.itertuples())
         reading.reason = f"no loaded person-level release covers the window (loaded: {have})"
         return
     release = covering.sort_values("cutoff").iloc[-1]
-    c = oc.cohort(pt, "day")
-    c = c.filter((c.release_id == release.release_id) & (c.cohort >= claim.window_start)
-                 & (c.cohort <= claim.window_end))
-    in_state = c.state.isin(reading.definition.cohort_states).cast("int64")
-    counts = c.aggregate(arrests=c.count(), in_state=in_state.sum()).to_pandas()
-    n_arrests, n_state = int(counts.arrests[0]), int(counts.in_state[0] or 0)
+    n_arrests, n_state = sources.cohort_counts(release.release_id, claim.window_start, claim.window_end,
+                                               reading.definition.cohort_states)
     national = int(release.aors) >= NATIONAL_AORS
-    editions = [e for (e,) in wh.con.execute("SELECT DISTINCT edition_id FROM person_files WHERE release_id = ? "
-                                              "ORDER BY 1", [release.release_id]).fetchall()]
+    editions = [e for (e,) in sources.wh.con.execute(
+        "SELECT DISTINCT edition_id FROM person_files WHERE release_id = ? ORDER BY 1", [release.release_id]).fetchall()]
     suppressed = n_state < SUPPRESSION_THRESHOLD
     reading.rows = [{"release_id": release.release_id, "cutoff": str(release.cutoff)[:10],
                      "period_start": str(claim.window_start), "period_end": str(claim.window_end),
@@ -282,16 +310,16 @@ def _person_level(wh, claim: Claim, reading: Reading, include_synthetic: bool) -
         reading.value = None
 
 
-def _read(wh, claim: Claim, definition: Definition, role: str, shift_days: int,
-          include_synthetic: bool = False, known_by: date | None = None) -> Reading:
-    con = wh.ibis()
+def _read(sources: _Sources, claim: Claim, definition: Definition, role: str, shift_days: int,
+          known_by: date | None = None) -> Reading:
+    con = sources.con
     reading = Reading(definition, role, "unmeasured")
     if claim.statistic == "reported_target":
         _reported_target(con, claim, reading)
         return reading
     if definition.cohort_states:
         # person-level event dates are exact; a post-date shift does not apply to them
-        _person_level(wh, claim, reading, include_synthetic)
+        _person_level(sources, claim, reading)
         if reading.outcome == "unmeasured":
             reading.settled_by = definition.settled_by
         return reading
@@ -350,32 +378,26 @@ def _verdict(readings: list[Reading]) -> str:
     return "not checkable"
 
 
-def _evaluate(wh, claim: Claim, shift_days: int, include_synthetic: bool,
+def _evaluate(sources: _Sources, claim: Claim, shift_days: int,
               known_by: date | None = None) -> tuple[str, list[Reading]]:
-    readings = [_read(wh, claim, claim.metric, "speaker", shift_days, include_synthetic, known_by)]
-    readings += [_read(wh, claim, d, "alternative", shift_days, include_synthetic, known_by)
-                 for d in claim.alternatives]
+    readings = [_read(sources, claim, claim.metric, "speaker", shift_days, known_by)]
+    readings += [_read(sources, claim, d, "alternative", shift_days, known_by) for d in claim.alternatives]
     return _verdict(readings), readings
 
 
-def _at_publication(wh, claim: Claim, readings: list[Reading], include_synthetic: bool) -> dict[str, Any] | None:
+def _at_publication(sources: _Sources, claim: Claim, readings: list[Reading],
+                    verdict: str) -> dict[str, Any] | None:
     """The same check on the figures public when the claim was made (editions published by then), or None
-    when it cannot differ: no reading draws on dated editions (a target report, person-level records, or
-    figures whose editions carry no publication date)."""
-    dated = {e for e, d in _publication_dates(wh).items() if d is not None}
-    if not any(x["edition_id"] in dated for r in readings for x in r.rows if "edition_id" in x
-               and not r.definition.cohort_states) or claim.statistic == "reported_target":
+    when it cannot differ: no reading draws on editions with a publication date (a target report,
+    person-level records, or figures whose editions carry none)."""
+    if claim.statistic == "reported_target" or not any(
+            x.get("published_on") for r in readings if not r.definition.cohort_states for x in r.rows):
         return None
-    verdict, then = _evaluate(wh, claim, 0, include_synthetic, known_by=claim.published_on)
-    return {"known_by": str(claim.published_on), "verdict": verdict, "changes_verdict": None,
+    then_verdict, then = _evaluate(sources, claim, 0, known_by=claim.published_on)
+    return {"known_by": str(claim.published_on), "verdict": then_verdict, "changes_verdict": then_verdict != verdict,
             "readings": [{"metric": r.definition.ref, "value": r.value, "kind": r.kind, "outcome": r.outcome,
                           "editions": sorted({x["edition_id"] for x in r.rows}), "reason": r.reason or None,
                           "description": _describe(claim, r)} for r in then]}
-
-
-def _publication_dates(wh) -> dict[str, Any]:
-    eds = wh.editions()
-    return {r.edition_id: (None if pd.isna(r.published_on) else r.published_on) for r in eds.itertuples()}
 
 
 KIND_WORDS = {"exact": "", "estimate": "about ", "lower_bound": "at least ", "upper_bound": "at most "}
@@ -442,9 +464,9 @@ def _reference_value(claim: Claim) -> float:
     return (v[0] + v[1]) / 2 if isinstance(v, tuple) else v
 
 
-def check_claim(wh, claim: Claim, include_synthetic: bool = False) -> dict[str, Any]:
-    verdict, readings = _evaluate(wh, claim, 0, include_synthetic)
-    shifted_verdict, shifted = _evaluate(wh, claim, SHIFT_DAYS, include_synthetic)
+def _check(sources: _Sources, claim: Claim) -> dict[str, Any]:
+    verdict, readings = _evaluate(sources, claim, 0)
+    shifted_verdict, shifted = _evaluate(sources, claim, SHIFT_DAYS)
     speaker = readings[0]
     difference = None
     if speaker.value is not None and claim.statistic != "reported_target":
@@ -462,17 +484,15 @@ def check_claim(wh, claim: Claim, include_synthetic: bool = False) -> dict[str, 
                          + ("unchanged" if shifted_verdict == verdict else f"becomes '{shifted_verdict}'"))
     else:
         shift["note"] = "not applicable: the dates are when a target was reported, not when arrests happened"
-    at_publication = _at_publication(wh, claim, readings, include_synthetic)
+    at_publication = _at_publication(sources, claim, readings, verdict)
     lines = [_describe(claim, r) for r in readings]
     explanation = (f"Claim: {claim.statistic.replace('_', ' ')} {claim.comparison.describe()} over "
                    f"{claim.window_start}..{claim.window_end}"
                    + ("" if claim.days == "all" else f" ({claim.days} only)") + ". " + "; ".join(lines) + ".")
-    if at_publication:
-        at_publication["changes_verdict"] = at_publication["verdict"] != verdict
-        if at_publication["changes_verdict"]:
-            explanation += (f" On the figures published by {claim.published_on}, when the claim was made: "
-                            + "; ".join(x["description"] for x in at_publication["readings"])
-                            + f" (verdict then: {at_publication['verdict']}).")
+    if at_publication and at_publication["changes_verdict"]:
+        explanation += (f" On the figures published by {claim.published_on}, when the claim was made: "
+                        + "; ".join(x["description"] for x in at_publication["readings"])
+                        + f" (verdict then: {at_publication['verdict']}).")
     settled_by = [r.settled_by for r in readings if r.settled_by]
     return {
         "id": claim.id, "text": claim.text, "speaker": claim.speaker, "outlet": claim.outlet,
@@ -498,4 +518,5 @@ def check_claims(wh, claims: list[Claim], include_synthetic: bool = False) -> li
     Synthetic releases are evidence only with ``include_synthetic`` (to try the pipeline), and every verdict
     that used one says ``synthetic: true``.
     """
-    return [check_claim(wh, c, include_synthetic) for c in claims]
+    sources = _Sources(wh, include_synthetic)
+    return [_check(sources, c) for c in claims]
