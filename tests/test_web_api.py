@@ -87,7 +87,8 @@ def test_posted_arrests_series_with_provenance(client):
     assert (top["value"], top["period_start"]) == (1179, "2025-01-27")
     (edition,) = body["provenance"]["editions"]
     assert edition["edition_id"] == rows[0]["edition_id"] and edition["synthetic"] is False
-    assert "definition" in body["provenance"]["definitions"] or body["provenance"]["definitions"]
+    # the ledger's stated definitions travel with the series
+    assert body["provenance"]["definitions"].startswith("- A *daily series* is one measure")
 
 
 def test_daily_series_shifted_back_one_day(client):

@@ -764,15 +764,11 @@ def outcomes() -> None:
 @click.pass_context
 def outcomes_funnel(ctx, period, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
     """State of each arrest cohort as of the release cut-off (small cells suppressed)."""
-    from icetrack.metrics.publish import published_funnel
+    from icetrack.metrics.publish import funnel_rows, published_funnel
 
     with _open(ctx) as wh:
         result = published_funnel(_person_tables(wh, engine, spark_master), period, breakdown, threshold)
-    flat = [{"release_id": r["release_id"], "cutoff": r.get("cutoff"), "cohort": row["cohort"], "group": row["group"],
-             **{f"{k}_count": v["count"] for k, v in row.items() if isinstance(v, dict)},
-             **{f"{k}_share": v["share"] for k, v in row.items() if isinstance(v, dict) and k != "cohort_size"}}
-            for r in result["releases"] for row in r["rows"]]
-    if _emit(result, as_json, flat, as_csv):
+    if _emit(result, as_json, funnel_rows(result), as_csv):
         return
     for r in result["releases"]:
         console.print(f"\n[bold]{escape(r['release_id'])}[/bold] cut-off {r.get('cutoff')}; "
@@ -803,18 +799,11 @@ def _cell(v: dict, share: bool = True) -> str:
 
 
 def _survival_command(ctx, kind, origin, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
-    from icetrack.metrics.publish import published_survival
+    from icetrack.metrics.publish import published_survival, survival_rows
 
     with _open(ctx) as wh:
         result = published_survival(_person_tables(wh, engine, spark_master), origin, breakdown, threshold)
-    if kind == "km":
-        flat = [{"group": g["group"], **row} for g in result["groups"] if not g["suppressed"] for row in g["kaplan_meier"]]
-    else:
-        flat = [{"group": g["group"], "time": row["time"], "at_risk": row["at_risk"],
-                 "overall_survival": row["overall_survival"],
-                 **{f"{c}_{k}": v for c in ("removal", "release", "transfer") for k, v in row[c].items()}}
-                for g in result["groups"] if not g["suppressed"] for row in g["cumulative_incidence"]]
-    if _emit(result, as_json, flat, as_csv):
+    if _emit(result, as_json, survival_rows(result, kind), as_csv):
         return
     table = Table(pad_edge=False)
     for col in ("group", "n", "median days to removal (KM)", "removed", "released", "transferred", "still open",

@@ -26,8 +26,14 @@ class EngineError(RuntimeError):
     """One-line, user-facing."""
 
 
+def has_person_tables(wh) -> bool:
+    """Whether a person-level release has been loaded (its derived tables exist)."""
+    return bool(wh.con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'detention_stays'").fetchone()[0])
+
+
 def duckdb_tables(wh) -> PersonTables:
-    if not wh.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'detention_stays'").fetchone()[0]:
+    if not has_person_tables(wh):
         raise EngineError(f"{wh.path}: no person-level records loaded (icetrack ingest FILE, or icetrack synth)")
     backend = wh.ibis()
     return from_warehouse(backend, materialize=lambda expr: _temporary_table(backend, expr))

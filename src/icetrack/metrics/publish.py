@@ -109,5 +109,24 @@ def published_survival(pt: oc.PersonTables, origin: str = "arrest", breakdown: s
                            "time t under competing risks; CIFs plus the share still open sum to 1."}
 
 
+def funnel_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A published funnel as flat rows (one per release, cohort and group): counts and shares per state."""
+    return [{"release_id": r["release_id"], "cutoff": r.get("cutoff"), "cohort": row["cohort"], "group": row["group"],
+             **{f"{k}_count": v["count"] for k, v in row.items() if isinstance(v, dict)},
+             **{f"{k}_share": v["share"] for k, v in row.items() if isinstance(v, dict) and k != "cohort_size"}}
+            for r in result["releases"] for row in r["rows"]]
+
+
+def survival_rows(result: dict[str, Any], curve: str) -> list[dict[str, Any]]:
+    """Published survival as flat rows of one curve ('km' or 'cif'), suppressed groups left out."""
+    shown = [g for g in result["groups"] if not g["suppressed"]]
+    if curve == "km":
+        return [{"group": g["group"], **row} for g in shown for row in g["kaplan_meier"]]
+    return [{"group": g["group"], "time": row["time"], "at_risk": row["at_risk"],
+             "overall_survival": row["overall_survival"],
+             **{f"{c}_{k}": v for c in oc.CAUSES for k, v in row[c].items()}}
+            for g in shown for row in g["cumulative_incidence"]]
+
+
 def _r(v) -> float | None:
     return None if v is None or pd.isna(v) else round(float(v), 6)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Literal
 from urllib.parse import urlencode
 
 import jinja2
+import pandas as pd
 from fastapi import FastAPI, HTTPException, Path as PathParam, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -226,9 +227,8 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
     async def api_survival(curve: Literal["km", "cif"] = "cif", origin: Origin = "arrest",
                            breakdown: Breakdown | None = None, threshold: Threshold = THRESHOLD,
                            format: Format = FORMAT) -> Response:
-        params = {"curve": curve, "origin": origin, "breakdown": breakdown, "threshold": int(threshold)}
-        return await table_response("survival", params,
-                                    lambda: data.survival(store, origin, breakdown, int(threshold), curve), format)
+        base = {"origin": origin, "breakdown": breakdown, "threshold": int(threshold)}
+        return await table_response("survival", {"curve": curve, **base}, lambda: survival_result(base, curve), format)
 
     @app.get("/api/claims", tags=["claims"], summary="Public claims checked against the figures")
     async def api_claims(verdict: Verdict | None = None, format: Format = FORMAT) -> Response:
@@ -293,6 +293,17 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
         return Response(body, media_type="image/png" if format == "png" else "image/svg+xml",
                         headers={"Content-Disposition": f'attachment; filename="icetrack-{chart}.{format}"'})
 
+    def survival_result(base: dict[str, Any], curve: str) -> dict[str, Any]:
+        """One curve's rows from the published survival of ``base``, which is computed once for both curves."""
+        published = cached("survival-both-curves", base, lambda: data.survival(
+            store, base["origin"], base["breakdown"], base["threshold"]))
+        return data.survival_curve(published, curve)
+
+    def detention_table(table: str, fiscal_year: int | None, agency: str | None) -> dict[str, Any]:
+        """The same cache entry as ``/api/detention/{table}`` with these filters."""
+        params = {"table": table, "fiscal_year": fiscal_year, "agency": agency}
+        return cached("detention", params, lambda: data.detention(store, table, fiscal_year, agency))
+
     def chart_result(chart: str, filters: dict[str, Any]) -> dict[str, Any]:
         """Spec, source note and data link of one chart; spec None (with a message) when nothing is published.
 
@@ -305,7 +316,9 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
         elif chart in ("book_ins", "book_outs", "detained"):
             tables = {"book_ins": ["book_ins"], "book_outs": ["book_outs", "removal_share"],
                       "detained": ["detained", "adp", "funded_beds"]}[chart]
-            frames = data.detention_frames(store, filters["fiscal_year"], filters.get("agency"))
+            # the funded-beds line is drawn whatever fiscal year is chosen
+            frames = {t: pd.DataFrame(detention_table(t, None if t == "funded_beds" else filters["fiscal_year"],
+                                                      filters.get("agency"))["rows"]) for t in tables}
             ids = [e for t in tables if not frames[t].empty for e in frames[t].edition_id]
             source = {"provenance": data.provenance(store, ids)}
             make = {"book_ins": lambda: charts.book_ins_chart(frames),
@@ -319,8 +332,7 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
             make = lambda: charts.funnel_chart(source)  # noqa: E731
         elif chart in ("km", "cif"):
             data_url, data_params = "/api/outcomes/survival", {"curve": chart, **filters}
-            source = cached("survival", data_params, lambda: data.survival(
-                store, filters["origin"], filters["breakdown"], filters["threshold"], chart))
+            source = cached("survival", data_params, lambda: survival_result(filters, chart))
             make = lambda: charts.survival_chart(source)  # noqa: E731
         elif chart == "claims":
             data_url, data_params = "/api/claims", filters
@@ -384,7 +396,7 @@ def create_app(warehouse_path: str | Path) -> FastAPI:
         rows = [{"date": d["date"], **{f"{k}_{band}": v[band] for k, v in d.items() if isinstance(v, dict)
                                        for band in ("p5", "p50", "p95")}} for d in projection["daily"]]
         # The reported monthly ADP of the two years before the projection, so the chart shows where it starts.
-        reported = data.detention(store, "adp", None, None)["rows"]
+        reported = detention_table("adp", None, None)["rows"]
         start = date.fromisoformat(projection["inputs"]["start"])
         reported = [r for r in reported if start.replace(year=start.year - 2) <= date.fromisoformat(str(r["month"])[:10])
                     < start]

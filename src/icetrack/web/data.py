@@ -17,8 +17,8 @@ import pandas as pd
 
 from icetrack.metrics import detention as det
 from icetrack.metrics.catalogue import CATALOGUE
-from icetrack.metrics.engine import EngineError, duckdb_tables
-from icetrack.metrics.publish import published_funnel, published_survival
+from icetrack.metrics.engine import EngineError, duckdb_tables, has_person_tables
+from icetrack.metrics.publish import funnel_rows, published_funnel, published_survival, survival_rows
 from icetrack.metrics import revisions as rv
 from icetrack.metrics.targets import daily_series, targets_ledger
 from icetrack.web.store import ReadOnlyStore
@@ -240,15 +240,6 @@ def detention(store: ReadOnlyStore, table: str, fiscal_year: int | None, agency:
             "provenance": provenance(store, df.edition_id, det.__doc__.strip())}
 
 
-def detention_frames(store: ReadOnlyStore, fiscal_year: int | None, agency: str | None) -> dict[str, pd.DataFrame]:
-    """The workbook tables the detention charts draw, as frames (same filters as :func:`detention`)."""
-    out = {}
-    for table in ("book_ins", "book_outs", "removal_share", "detained", "adp", "funded_beds"):
-        rows = detention(store, table, fiscal_year if table != "funded_beds" else None, agency)["rows"]
-        out[table] = pd.DataFrame(rows)
-    return out
-
-
 def fiscal_years(store: ReadOnlyStore) -> list[int]:
     df = det.book_ins_by_agency(store.ibis()).to_pandas()
     return sorted(set(int(y) for y in _fiscal_year(df.month)))
@@ -268,7 +259,7 @@ def _person_tables(store: ReadOnlyStore):
 
 
 def has_person_data(store: ReadOnlyStore) -> bool:
-    return _person_tables(store) is not None
+    return has_person_tables(store.warehouse())
 
 
 def _person_editions(store: ReadOnlyStore) -> list[str]:
@@ -285,24 +276,15 @@ def funnel(store: ReadOnlyStore, period: str, breakdown: str | None, threshold: 
         # takes minutes: breakdowns are published for month cohorts.
         raise InvalidParameters(f"a breakdown by {breakdown} is published for month cohorts only (period=month)")
     result = published_funnel(pt, period, breakdown, threshold)
-    rows = []
-    for rel in result["releases"]:
-        for r in rel["rows"]:
-            flat = {"release_id": rel["release_id"], "cutoff": rel.get("cutoff"), "cohort": r["cohort"],
-                    "group": r["group"]}
-            for state in ["cohort_size", *result["states"]]:
-                flat[f"{state}_count"] = r[state]["count"]
-                if state != "cohort_size":
-                    flat[f"{state}_share"] = r[state]["share"]
-            rows.append(flat)
-    return {"result": result, "rows": rows, "message": None,
+    return {"result": result, "rows": funnel_rows(result), "message": None,
             "provenance": provenance(store, _person_editions(store), result["definitions"],
                                      threshold=threshold, releases=[{k: r.get(k) for k in ("release_id", "cutoff",
                                                                                           "synthetic")}
                                                                     for r in result["releases"]])}
 
 
-def survival(store: ReadOnlyStore, origin: str, breakdown: str | None, threshold: int, curve: str) -> dict[str, Any]:
+def survival(store: ReadOnlyStore, origin: str, breakdown: str | None, threshold: int) -> dict[str, Any]:
+    """Published survival (both curves: the estimators run once); :func:`survival_curve` flattens one."""
     pt = _person_tables(store)
     if pt is None:
         return {"rows": [], "message": NO_PERSON_DATA, "result": None,
@@ -311,20 +293,14 @@ def survival(store: ReadOnlyStore, origin: str, breakdown: str | None, threshold
         result = published_survival(pt, origin, breakdown, threshold)
     except ValueError as e:  # a breakdown the origin does not support
         raise InvalidParameters(str(e)) from None
-    rows = []
-    for g in result["groups"]:
-        if g["suppressed"]:
-            continue
-        if curve == "km":
-            rows += [{"group": g["group"], **r} for r in g["kaplan_meier"]]
-        else:
-            rows += [{"group": g["group"], "time": r["time"], "at_risk": r["at_risk"],
-                      "overall_survival": r["overall_survival"],
-                      **{f"{c}_{k}": v for c in ("removal", "release", "transfer") for k, v in r[c].items()}}
-                     for r in g["cumulative_incidence"]]
-    return {"result": result, "curve": curve, "rows": rows, "message": None,
+    return {"result": result, "message": None,
             "provenance": provenance(store, _person_editions(store), result["definitions"], threshold=threshold,
                                      releases=[{"release_id": k, **v} for k, v in result["releases"].items()])}
+
+
+def survival_curve(survival_result: dict[str, Any], curve: str) -> dict[str, Any]:
+    rows = [] if survival_result["result"] is None else survival_rows(survival_result["result"], curve)
+    return {**survival_result, "curve": curve, "rows": rows}
 
 
 def finite(value: Any) -> Any:
