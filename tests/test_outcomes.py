@@ -11,7 +11,7 @@ import pytest
 
 from icetrack.metrics import outcomes as oc
 from icetrack.metrics.publish import published_funnel, published_survival
-from icetrack.person.store import LINK_KEY_COLUMNS, links_lack_key_columns, load_person_release
+from icetrack.person.store import load_person_release
 from icetrack.warehouse import open_warehouse
 
 from test_person_cleaning import release
@@ -147,21 +147,3 @@ def test_materialized_arrest_outcomes_give_the_same_results(six):
     assert six.con.execute(temporary).fetchone()[0] == 0  # dropped with the last expression using it
 
 
-def test_links_written_without_key_columns(six):
-    """A warehouse whose links predate the stored key columns gives the same results (the columns are
-    recovered through the text keys), and the next load rewrites its links with them."""
-    expected = _results(oc.from_warehouse(six.ibis()))
-    for table, columns in LINK_KEY_COLUMNS.items():
-        for c in columns:
-            if c != "release_id":  # older versions stored the release
-                six.con.execute(f"ALTER TABLE {table} DROP COLUMN {c}")
-    assert links_lack_key_columns(six.con)
-    _assert_same(_results(oc.from_warehouse(six.ibis())), expected)
-    load_person_release(six, release({"arrests": [{"unique_identifier": "z" * 40, "apprehension_date": T}]},
-                                     name="second.parquet", release_id="second-release"))
-    assert not links_lack_key_columns(six.con)
-    pt = oc.from_warehouse(six.ibis())
-    first = [df[df.release_id == "fixture-release"].reset_index(drop=True) if "release_id" in df else df
-             for df in (oc.funnel(pt).to_pandas(), oc.release_reasons(pt).to_pandas())]
-    _assert_same(first, [expected[0], expected[4]])
-    assert six.con.execute("SELECT count(*) FROM stay_arrest_links WHERE arrest_source_row IS NULL").fetchone()[0] == 0

@@ -20,7 +20,7 @@ from platformdirs import user_data_dir
 
 from icetrack.sources.base import ParsedSource, SourceError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 # Why these keys: a figure is identified by what was counted (measure + dimensions), for which period,
 # according to which edition. `dims_key` is the canonical text form of the dimensions map so it can be

@@ -62,26 +62,9 @@ class PersonTables:
 def from_warehouse(con, materialize: Callable[[ibis.Table], ibis.Table] | None = None) -> PersonTables:
     """Materialized tables of the DuckDB warehouse."""
     t = con.table
-    stays, episodes = t("detention_stays"), t("arrest_episodes")
-    arrest_links, removal_links = t("stay_arrest_links"), t("stay_removal_links")
-    if not set(clean.ARREST_LINK_KEY_COLUMNS) <= set(arrest_links.columns):
-        arrest_links = _with_key_columns(arrest_links, stays, episodes)
-    if not set(clean.STAY_KEY_COLUMNS) <= set(removal_links.columns):
-        removal_links = _with_key_columns(removal_links, stays)
-    return PersonTables(t("arrests"), episodes, stays, arrest_links, removal_links, t("removals"),
-                        clean.release_cutoffs(t("person_files")), materialize)
-
-
-def _with_key_columns(links: ibis.Table, stays: ibis.Table, episodes: ibis.Table | None = None) -> ibis.Table:
-    """Links of a warehouse written before the links stored their key columns: the columns recovered
-    through the text keys (slower; the next load rewrites the links with them)."""
-    s = stays.select(*clean.STAY_KEY_COLUMNS, stay_key=clean.stay_key(stays))
-    links = links.drop(*[c for c in clean.STAY_KEY_COLUMNS if c in links.columns]).join(s, "stay_key")
-    if episodes is not None:
-        e = episodes.select(arrest_key=episodes.edition_id + ":" + episodes.source_row.cast("string"),
-                            arrest_edition_id=episodes.edition_id, arrest_source_row=episodes.source_row)
-        links = links.join(e, "arrest_key")
-    return links
+    return PersonTables(t("arrests"), t("arrest_episodes"), t("detention_stays"), t("stay_arrest_links"),
+                        t("stay_removal_links"), t("removals"), clean.release_cutoffs(t("person_files")),
+                        materialize)
 
 
 def classify_reason(reason: ibis.StringValue) -> ibis.StringValue:

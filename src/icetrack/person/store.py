@@ -95,12 +95,7 @@ def load_person_releases(wh: Warehouse, releases: list[PersonRelease],
         con.execute("BEGIN TRANSACTION")
         try:
             loaded = [_commit_staged(con, release, tables, total) for release, tables, total in staged]
-            rebuild = {r.release_id for r in todo}
-            if links_lack_key_columns(con):  # an older layout: rebuilt for every release, once
-                for name in LINK_KEY_COLUMNS:
-                    con.execute(f"DROP TABLE {name}")
-                rebuild |= {r for (r,) in con.execute("SELECT DISTINCT release_id FROM person_files").fetchall()}
-            for release_id in sorted(rebuild):
+            for release_id in sorted({r.release_id for r in todo}):
                 rebuild_derived(wh, release_id, params)
             _drop_staging(con)
             con.execute("COMMIT")
@@ -213,20 +208,6 @@ def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams
     return _log_rules(con, release_id, params)
 
 
-# The key columns the metrics join the links on (see clean.STAY_KEY_COLUMNS).
-LINK_KEY_COLUMNS = {"stay_arrest_links": clean.ARREST_LINK_KEY_COLUMNS, "stay_removal_links": clean.STAY_KEY_COLUMNS}
-
-
-def links_lack_key_columns(con) -> bool:
-    """True when a link table was written by a version of icetrack that did not store the key columns."""
-    for name, cols in LINK_KEY_COLUMNS.items():
-        have = {c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                                          [name]).fetchall()}
-        if have and not set(cols) <= have:
-            return True
-    return False
-
-
 def _replace(con, ib, name: str, release_id: str, expr) -> None:
     """Replace one release's rows of a derived table by ``expr`` (creating the table on first use)."""
     sql = ib.compile(expr)
@@ -313,7 +294,7 @@ def quality(wh: Warehouse) -> list[dict[str, Any]]:
         unknown = {}
         for (js,) in con.execute("SELECT unknown_columns FROM person_files WHERE release_id = ?", [rel]).fetchall():
             for t, cols in json.loads(js).items():
-                unknown.setdefault(t, sorted(set(unknown.get(t, [])) | set(cols)))
+                unknown[t] = sorted(set(unknown.get(t, [])) | set(cols))
         out.append({"release_id": rel, "synthetic": bool(synthetic), "cutoff": str(cutoff)[:10] if cutoff else None,
                     "tables": tables, "linkage": linkage, "rules": log, "unknown_columns": unknown})
     return out
