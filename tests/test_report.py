@@ -63,3 +63,20 @@ def test_report_marks_only_loaded_editions(warehouse_path):
         html = build_report(wh)
         n_editions = len(wh.editions())
     assert len(re.findall(r'<li id="note-\d+">', html)) == n_editions
+
+
+def test_report_capacity_section_and_what_it_lacks(warehouse_path, monkeypatch):
+    from icetrack.model import capacity
+
+    with open_warehouse(warehouse_path) as wh:
+        html = build_report(wh)
+        section = html[html.index("<h2>Capacity:"):html.index("<h2>Definitions</h2>")]
+        assert "59,638" in section and "Back-test: calibrated on editions published by 2025-01-31" in section
+
+        def no_beds(*args, **kwargs):
+            raise ValueError("beds not given and the warehouse holds no funded_detention_beds figure")
+
+        monkeypatch.setattr(capacity, "project", no_beds)
+        html = build_report(wh)
+    assert ("The capacity model is not shown: beds not given and the warehouse holds no funded_detention_beds "
+            "figure.") in html

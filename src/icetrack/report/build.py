@@ -68,11 +68,12 @@ def build_report(wh, by=None) -> str:
         charts.append({"title": "Daily arrests posted by ICE against the announced targets",
                        "svg": render(daily_vs_target_chart(con, ledger), "svg"),
                        "notes": [notes.cite(e) for e in headline["editions"]]})
-    detention = _detention_section(wh, con, notes) if "book_ins" in set(wh.measures().measure) else None
+    loaded = set(wh.measures().measure)
+    detention = _detention_section(wh, con, notes) if "book_ins" in loaded else None
     claims = _claims_section(wh, notes)
-    capacity = _capacity_section(wh, con, notes) if "adp" in set(wh.measures().measure) else None
+    capacity = _capacity_section(wh, con, notes) if "adp" in loaded else None
     outcomes = _outcomes_section(wh, notes)
-    measures = sorted({s["measure"] for s in ledger["series"]} | set(CATALOGUE) & set(wh.measures().measure))
+    measures = sorted({s["measure"] for s in ledger["series"]} | set(CATALOGUE) & loaded)
     definitions = [CATALOGUE[m] for m in measures if m in CATALOGUE]
     return _env.get_template("report.html.j2").render(
         version=__version__,
@@ -198,14 +199,15 @@ def _capacity_section(wh, con, notes: SourceNotes) -> dict[str, Any] | None:
     try:
         cal = cap.calibrate(con)
         backtest = cap.backtest(con)
-    except ValueError:
-        return None  # the workbook series the model needs are not loaded
-    projection = cap.project(cal, arrests_per_day=rates[0], beds=None)
+        projection = cap.project(cal, arrests_per_day=rates[0], beds=None)
+        scenarios = [cap.steady_state(cal, arrests_per_day=r, beds=None) for r in rates]
+    except ValueError as e:  # an input the model needs is not loaded (a series, the funded beds ...): say which
+        return {"missing": str(e)}
     used = {e["edition_id"] for e in backtest["calibration"]["editions"]} | {r["edition_id"] for r in backtest["actual_adp"]}
     for mode in backtest["modes"].values():
         used |= set(mode["admissions_editions"]) | ({mode["target"]["edition_id"]} if "target" in mode else set())
         used |= {r["actual_edition"] for k in ("adp", "book_outs", "removals_to_date") for r in mode[k]["per_horizon"]}
-    return {"calibration": cal.to_dict(), "scenarios": [cap.steady_state(cal, arrests_per_day=r, beds=None) for r in rates],
+    return {"calibration": cal.to_dict(), "scenarios": scenarios,
             "calibration_notes": [notes.cite(e["edition_id"]) for e in cal.editions],
             "backtest": backtest, "backtest_notes": [notes.cite(e) for e in sorted(used)],
             "svg": render(ch.capacity_chart(backtest, projection), "svg")}
