@@ -18,15 +18,24 @@ import ibis
 from icetrack.metrics.catalogue import Measurement
 
 
-def known_by(con, day: date) -> ibis.Table:
-    """Observations as they stood on ``day``: of the editions published by then, each figure's latest vintage.
+def known_by(con, day: date, undated: str = "exclude") -> ibis.Table:
+    """Observations as they stood on ``day``: of the editions public by then, each figure's latest vintage.
 
-    Editions without a publication date are left out: when they became public is unknown.
+    ``undated`` says what to do with an edition that has no publication date: ``"exclude"`` it (when it
+    became public is unknown: the right choice for judging what a speaker could have known), or count it
+    from its as-of date (it cannot have been published earlier), else from the start of the period each
+    figure describes (``"from_as_of"``: ICE's year-end workbooks and undated reference figures, which a
+    back-test calibrated months later needs).
     """
-    editions = con.table("editions")
-    public = editions.filter(editions.published_on <= day).select(
-        "edition_id", "as_of", "published_on", "source", "synthetic", "ingested_at")
-    j = con.table("observations").join(public, "edition_id")
+    editions = con.table("editions").select("edition_id", "as_of", "published_on", "source", "synthetic",
+                                            "ingested_at")
+    j = con.table("observations").join(editions, "edition_id")
+    if undated == "exclude":
+        j = j.filter(j.published_on <= day)
+    elif undated == "from_as_of":
+        j = j.filter(ibis.coalesce(j.published_on, j.as_of, j.period_start) <= day)
+    else:
+        raise ValueError(f"undated must be 'exclude' or 'from_as_of', not {undated!r}")
     newest_first = [ibis.desc(ibis.coalesce(j.as_of, j.published_on)), ibis.desc(j.ingested_at),
                     ibis.desc(j.edition_id)]
     rank = ibis.row_number().over(group_by=[j.measure, j.dims_key, j.period_start, j.period_end],

@@ -48,6 +48,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from icetrack.metrics import detention as det
+from icetrack.metrics.evidence import known_by
 
 AGENCIES = ("ICE", "CBP")
 BOOK_OUT_CLASSES = ("removal", "release", "transfer", "other")
@@ -100,19 +101,12 @@ def _ibis_con(con_or_wh):
 
 
 def _as_published_by(con, through: date | None) -> pd.DataFrame:
-    """Each figure of the model's measures from the newest edition published on or before ``through``."""
-    obs = con.table("observations")
-    ed = con.table("editions").select("edition_id", "file_name", "published_on", "as_of", "ingested_at")
-    j = obs.filter(obs.measure.isin(_MEASURES)).join(ed, "edition_id")
-    if through is not None:
-        # ICE's year-end files carry no publication date: they count from their as-of date (they cannot
-        # have been published earlier); undated reference figures from the start of the period they describe.
-        j = j.filter(ibis.coalesce(j.published_on, j.as_of, j.period_start) <= through)
-    newest = ibis.window(group_by=[j.measure, j.dims_key, j.period_start, j.period_end],
-                         order_by=[ibis.desc(ibis.coalesce(j.as_of, j.published_on)), ibis.desc(j.ingested_at),
-                                   ibis.desc(j.edition_id)])
-    j = j.mutate(vintage_rank=ibis.row_number().over(newest))
-    df = j.filter(j.vintage_rank == 0).select(
+    """Each figure of the model's measures from the newest edition public on ``through`` (ICE's year-end
+    files carry no publication date: they count from their as-of date), or the latest vintage."""
+    obs = con.table("observations_latest") if through is None else known_by(con, through, undated="from_as_of")
+    files = con.table("editions").select("edition_id", "file_name")
+    j = obs.filter(obs.measure.isin(_MEASURES)).join(files, "edition_id")
+    df = j.select(
         "measure", "dims", "period_start", "period_end", "grain", "value", "edition_id", "file_name",
         "published_on", "as_of", "source_url", "note").to_pandas()
     df["dims"] = df["dims"].map(lambda d: dict(d) if d is not None else {})
