@@ -206,7 +206,9 @@ def _capacity_section(wh, con, notes: SourceNotes) -> dict[str, Any] | None:
     used = {e["edition_id"] for e in backtest["calibration"]["editions"]} | {r["edition_id"] for r in backtest["actual_adp"]}
     for mode in backtest["modes"].values():
         used |= set(mode["admissions_editions"]) | ({mode["target"]["edition_id"]} if "target" in mode else set())
-        used |= {r["actual_edition"] for k in ("adp", "book_outs", "removals_to_date") for r in mode[k]["per_horizon"]}
+        # every scored series (ADP, book-outs, removals from detention, removals to date) cites its actuals
+        used |= {r["actual_edition"] for v in mode.values() if isinstance(v, dict) and "per_horizon" in v
+                 for r in v["per_horizon"]}
     return {"calibration": cal.to_dict(), "scenarios": scenarios,
             "calibration_notes": [notes.cite(e["edition_id"]) for e in cal.editions],
             "backtest": backtest, "backtest_notes": [notes.cite(e) for e in sorted(used)],
