@@ -87,8 +87,10 @@ def test_posted_arrests_series_with_provenance(client):
     assert (top["value"], top["period_start"]) == (1179, "2025-01-27")
     (edition,) = body["provenance"]["editions"]
     assert edition["edition_id"] == rows[0]["edition_id"] and edition["synthetic"] is False
-    # the ledger's stated definitions travel with the series
-    assert body["provenance"]["definitions"].startswith("- A *daily series* is one measure")
+    # the catalogue's definition of the measure travels with its figures
+    from icetrack.metrics.catalogue import CATALOGUE
+
+    assert body["provenance"]["definitions"] == CATALOGUE["ice_posted_arrests"].definition
 
 
 def test_daily_series_shifted_back_one_day(client):
