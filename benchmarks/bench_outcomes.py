@@ -37,11 +37,11 @@ def phase(name: str, folder: Path, people: int) -> dict:
     t0 = time.perf_counter()
     out: dict = {}
     if name == "synth":
-        from icetrack.sources.synth import generate_release
+        from icetrack.synth.generator import generate_release
 
         out["rows"] = generate_release(folder / "release", people=people, seed=1)["rows"]
     elif name == "ingest":
-        from icetrack.person.store import load_person_releases
+        from icetrack.warehouse.person import load_person_releases
         from icetrack.sources.ddp import read_ddp
         from icetrack.warehouse import open_warehouse
 
@@ -87,7 +87,7 @@ def phase(name: str, folder: Path, people: int) -> dict:
 def matching_rounds(wh_path: Path) -> list[dict]:
     """Arrest -> stay links found, and the time the matching takes on DuckDB, for 1, 2 and 3 rounds of
     mutual-best matching (CleaningParams.max_matching_rounds) on the warehouse's arrests and stays."""
-    from icetrack.person import clean
+    from icetrack.warehouse import cleaning as clean
     from icetrack.warehouse import open_warehouse
 
     out = []

@@ -1,5 +1,5 @@
 """Build ``src/icetrack/data/ddp_crosswalk.csv``: source column names of person-level ICE FOIA files ->
-canonical columns of ``icetrack.person.schema.TABLES``.
+canonical columns of ``icetrack.domain.person_schema.TABLES``.
 
     uv run python tools/build_crosswalk.py [--docs ../shared/data] [--check]
 
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import fastexcel
 
-from icetrack.person.schema import PROVENANCE, TABLES
+from icetrack.domain.person_schema import PROVENANCE, TABLES
 from icetrack.sources.ddp import CROSSWALK_PATH, WITHHELD, column_key
 
 REPO = Path(__file__).resolve().parents[1]
@@ -270,7 +270,7 @@ def build(docs: Path) -> list[dict[str, str]]:
 
     for t in CANONICAL_TABLES:
         for c in CANONICAL[t]:
-            add(t, c, "canonical (icetrack.person.schema.TABLES)")
+            add(t, c, "canonical (icetrack.domain.person_schema.TABLES)")
     for source in (codebook_current, codebook_older, raw_headers, joined_header, ero_lesa_headers):
         for table, name, note in source(docs):
             add(table, name, note)

@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from icetrack.metrics.catalogue import DEFINITIONS, Definition, definition
+from icetrack.domain.catalogue import DEFINITIONS, Definition, definition
 
 FORMAT = "icetrack-claims/1"
 STATISTICS = {

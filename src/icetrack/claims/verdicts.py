@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from icetrack.claims.registry import DAILY_ONLY, WEEKDAYS, Claim
-from icetrack.metrics.catalogue import Definition
+from icetrack.domain.catalogue import Definition
 from icetrack.metrics.evidence import observations_in_window, reported_targets
 from icetrack.metrics.publish import DEFAULT_THRESHOLD
 
@@ -77,7 +77,7 @@ class _Sources:
         return self._releases
 
     def _load_releases(self) -> tuple[Any, pd.DataFrame | None, str]:
-        from icetrack.metrics.engine import EngineError, duckdb_tables
+        from icetrack.warehouse.engines import EngineError, duckdb_tables
 
         try:
             pt = duckdb_tables(self.wh)

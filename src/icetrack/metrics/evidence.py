@@ -15,7 +15,7 @@ from datetime import date
 
 import ibis
 
-from icetrack.metrics.catalogue import Measurement
+from icetrack.domain.catalogue import Measurement
 
 
 def known_by(con, day: date, undated: str = "exclude") -> ibis.Table:

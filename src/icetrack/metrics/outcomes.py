@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import ibis
 
-from icetrack.person import clean
+from icetrack.warehouse import cleaning as clean
+from icetrack.warehouse.engines import PersonTables
 
 DAY = 86_400
 STATES = ("removed", "released", "transferred", "detained", "removed_without_detention", "not_booked_in")
@@ -36,35 +37,6 @@ BREAKDOWNS = {
     "method": "apprehension_method",
     "program": "final_program",
 }
-
-
-@dataclass
-class PersonTables:
-    """The canonical and derived person-level tables as Ibis tables on one engine.
-
-    ``materialize`` (set by :mod:`icetrack.metrics.engine`: a temporary table on DuckDB, a cached DataFrame
-    on Spark) stores the per-arrest outcome table that the funnel, the release reasons and the event table
-    all read (:func:`arrest_outcomes`) on first use, for the life of this object - which is then a snapshot
-    of the warehouse: make a new one after a load. Without it that table is recomputed by every metric.
-    """
-
-    arrests: ibis.Table
-    episodes: ibis.Table
-    stays: ibis.Table
-    arrest_links: ibis.Table
-    removal_links: ibis.Table
-    removals: ibis.Table
-    cutoffs: ibis.Table  # release_id, cutoff, synthetic
-    materialize: Callable[[ibis.Table], ibis.Table] | None = field(default=None, repr=False, compare=False)
-    _arrest_outcomes: ibis.Table | None = field(default=None, init=False, repr=False, compare=False)
-
-
-def from_warehouse(con, materialize: Callable[[ibis.Table], ibis.Table] | None = None) -> PersonTables:
-    """Materialized tables of the DuckDB warehouse."""
-    t = con.table
-    return PersonTables(t("arrests"), t("arrest_episodes"), t("detention_stays"), t("stay_arrest_links"),
-                        t("stay_removal_links"), t("removals"), clean.release_cutoffs(t("person_files")),
-                        materialize)
 
 
 def classify_reason(reason: ibis.StringValue) -> ibis.StringValue:

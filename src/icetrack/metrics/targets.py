@@ -26,7 +26,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from icetrack.metrics.catalogue import CATALOGUE
+from icetrack.domain.catalogue import CATALOGUE
 
 VARIANTS = {"as_published": 0, "shifted_back_one_day": 1}
 FIELD_OFFICE_DIMS = ("aor", "field_office")
@@ -190,7 +190,7 @@ def targets_ledger(con, by: date | None = None) -> dict[str, Any]:
                 entry["targets"][sc.target_id][variant] = _score(s, sc, tgt, first, last, horizon)
     out = []
     for entry in series.values():
-        entry["targets"] = sorted(entry["targets"].values(), key=lambda t: (t["kind"] != "target", t["value_low"]))
+        entry["targets"] = sorted(entry["targets"].values(), key=lambda t: (t["kind"] != "target", t["value_low"], t["value_high"], t["target_id"]))
         out.append(entry)
     return {
         "definitions": __doc__.split("Definitions (stated in every output that uses them):")[1].strip(),

@@ -11,12 +11,12 @@ from typing import Any
 import jinja2
 
 from icetrack import __version__
-from icetrack.metrics.catalogue import CATALOGUE
+from icetrack.domain.catalogue import CATALOGUE
 from icetrack.metrics.targets import targets_ledger
 from icetrack.metrics import detention as det
-from icetrack.report import charts as ch
+from icetrack.figures import charts as ch
 from icetrack.claims import check_claims, load_claims
-from icetrack.report.charts import daily_vs_target_chart, render
+from icetrack.figures.charts import daily_vs_target_chart, render
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("icetrack.report", "templates"),
@@ -151,7 +151,7 @@ def _detention_section(wh, con, notes: SourceNotes) -> dict[str, Any]:
 
 def _outcomes_section(wh, notes: SourceNotes) -> dict[str, Any] | None:
     """Cohort funnel and cumulative incidence, when person-level records are loaded (suppressed cells)."""
-    from icetrack.metrics.engine import EngineError, duckdb_tables
+    from icetrack.warehouse.engines import EngineError, duckdb_tables
     from icetrack.metrics.publish import published_funnel, published_survival
 
     try:

@@ -1,4 +1,4 @@
-"""Publisher-format readers. Each module reads one format into a :class:`~icetrack.sources.base.ParsedSource`."""
+"""Publisher-format readers. Each module reads one format into a :class:`~icetrack.domain.edition.ParsedSource`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from icetrack.sources.base import ParsedSource, SourceError
+from icetrack.domain.edition import ParsedSource, SourceError
 
 
 PERSON_SUFFIXES = (".csv.gz", ".txt.gz", ".parquet", ".feather", ".arrow")
@@ -47,7 +47,7 @@ def _is_detention_workbook(path: Path) -> bool:
 
 
 def read_person_file(path: str | Path):
-    """A streaming :class:`~icetrack.person.schema.PersonRelease` for one person-level file."""
+    """A streaming :class:`~icetrack.domain.person_schema.PersonRelease` for one person-level file."""
     path = Path(path)
     name = path.name.lower()
     if name.endswith((".csv.gz", ".txt.gz")):

@@ -51,8 +51,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from icetrack.person.schema import EVENT_DATE, PersonRelease, ReaderReport
-from icetrack.sources.base import SourceError
+from icetrack.domain.person_schema import EVENT_DATE, PersonRelease, ReaderReport
+from icetrack.domain.edition import SourceError
 from icetrack.sources.ddp import (  # the canonicalisation code is shared with the DDP readers
     Crosswalk,
     _edition,

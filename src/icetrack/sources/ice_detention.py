@@ -98,7 +98,7 @@ from xml.etree import ElementTree
 
 import fastexcel
 
-from icetrack.sources.base import EditionInfo, ParsedSource, SourceError, file_digest, observations_table
+from icetrack.domain.edition import EditionInfo, ParsedSource, SourceError, file_digest, observations_table
 
 PARSER_VERSION = "1"
 SOURCE = "ice_detention_workbook"

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from icetrack.sources.base import OBSERVATION_SCHEMA, EditionInfo, ParsedSource, file_digest
+from icetrack.domain.edition import OBSERVATION_SCHEMA, EditionInfo, ParsedSource, file_digest
 
 # Facility-level rows are many and not national; the workbook itself carries them.
 EXCLUDED_MEASURES = ("facility_adp", "facility_alos")

@@ -34,8 +34,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from icetrack.metrics.catalogue import CATALOGUE, CONCEPTS
-from icetrack.sources.base import EditionInfo, ParsedSource, SourceError, file_digest, observations_table
+from icetrack.domain.catalogue import CATALOGUE, CONCEPTS
+from icetrack.domain.edition import EditionInfo, ParsedSource, SourceError, file_digest, observations_table
 
 PARSER_VERSION = "1"
 SOURCE = "user_csv"

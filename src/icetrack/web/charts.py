@@ -1,6 +1,6 @@
 """Vega-Lite specs for the dashboard, built server side with Altair from the API's results.
 
-The workbook charts are the report's own (:mod:`icetrack.report.charts`); the charts here add what the
+The workbook charts are the report's own (:mod:`icetrack.figures.charts`); the charts here add what the
 dashboard's filters need (the one-day shift of the daily series, outcome breakdowns, capacity bands).
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from icetrack.report import charts as report_charts
+from icetrack.figures import charts as report_charts
 
 WIDTH = 640
 MAX_GROUPS = 12  # small multiples beyond this are unreadable; the CSV holds every group

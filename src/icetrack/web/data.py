@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from icetrack.metrics import detention as det
-from icetrack.metrics.catalogue import CATALOGUE
-from icetrack.metrics.engine import EngineError, duckdb_tables, has_person_tables
+from icetrack.domain.catalogue import CATALOGUE
+from icetrack.warehouse.engines import EngineError, duckdb_tables, has_person_tables
 from icetrack.metrics.publish import funnel_rows, published_funnel, published_survival, survival_rows
 from icetrack.metrics import revisions as rv
 from icetrack.metrics.targets import daily_series, targets_ledger

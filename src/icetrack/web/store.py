@@ -13,9 +13,9 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-from icetrack.sources.base import file_digest
+from icetrack.domain.edition import file_digest
 from icetrack.sources.ice_detention_bundle import bundled_sha256s
-from icetrack.sources.reference import reference_files
+from icetrack.warehouse.reference import reference_files
 from icetrack.warehouse import Warehouse, WarehouseError, open_warehouse
 
 

@@ -1,0 +1,3 @@
+from icetrack.cli import main
+
+main()

@@ -1,0 +1,149 @@
+"""Canonical person-level tables: the contract between FOIA readers and the warehouse.
+
+Records are already anonymized public FOIA releases (Deportation Data Project format, older ICE ERO-LESA
+exports). icetrack uses them only for aggregate statistics: nothing here identifies, locates or profiles a
+person, and published breakdowns suppress small cells.
+
+Column names follow the Deportation Data Project's processed release (the reference publisher; see
+``../shared/data/deportationdata-org-docs/``). Readers map every source column onto these through the
+crosswalk; a source column with no canonical home is kept, as text, in the ``extra`` map and reported -
+never silently dropped. Every row carries its provenance (release, edition, file, sheet, row).
+
+Identifiers are text, always: ``unique_identifier`` is an anonymized hash, valid only within its release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+
+from icetrack.domain.edition import EditionInfo
+
+PROVENANCE = [
+    ("release_id", pa.string()),  # one FOIA release (identifiers link only within it)
+    ("edition_id", pa.string()),  # the file's edition (EditionInfo.edition_id)
+    ("source_file", pa.string()),
+    ("source_sheet", pa.string()),  # sheet name for xlsx, null for csv/parquet
+    ("source_row", pa.int64()),  # 1-based row number in the file/sheet as a person would count it
+    ("synthetic", pa.bool_()),
+]
+PERSON = [("unique_identifier", pa.string())]  # null when the release carries no identifier (e.g. Seattle exports)
+DEMOGRAPHICS = [("citizenship_country", pa.string()), ("gender", pa.string()), ("birth_year", pa.int32())]
+EXTRA = [("extra", pa.map_(pa.string(), pa.string()))]  # unmapped source columns, as printed
+
+TS = pa.timestamp("us")
+
+TABLES: dict[str, pa.Schema] = {
+    "arrests": pa.schema(PROVENANCE + PERSON + [
+        ("apprehension_date", TS),  # date and time when known (midnight when only a date is published)
+        ("apprehension_aor", pa.string()),
+        ("apprehension_state", pa.string()),
+        ("apprehension_county", pa.string()),
+        ("apprehension_method", pa.string()),
+        ("apprehension_landmark", pa.string()),
+        ("apprehension_criminality", pa.string()),
+        ("final_program", pa.string()),
+        ("processing_disposition", pa.string()),
+        ("case_category", pa.string()),
+        ("most_serious_conviction", pa.string()),
+    ] + DEMOGRAPHICS + EXTRA),
+    "detainers": pa.schema(PROVENANCE + PERSON + [
+        ("detainer_prepare_date", TS),
+        ("facility_aor", pa.string()),
+        ("facility_state", pa.string()),
+        ("detention_facility", pa.string()),
+        ("detainer_type", pa.string()),
+        ("detainer_prepared_criminality", pa.string()),
+        ("detainer_lift_reason", pa.string()),
+    ] + DEMOGRAPHICS + EXTRA),
+    "encounters": pa.schema(PROVENANCE + PERSON + [
+        ("event_date", TS),
+        ("responsible_aor", pa.string()),
+        ("event_type", pa.string()),
+        ("event_landmark", pa.string()),
+        ("processing_disposition", pa.string()),
+        ("encounter_criminality", pa.string()),
+    ] + DEMOGRAPHICS + EXTRA),
+    "detention_stints": pa.schema(PROVENANCE + PERSON + [
+        ("book_in_date_time", TS),
+        ("detention_book_out_date_time", TS),  # null: still detained at the release's cut-off
+        ("stay_book_in_date_time", TS),
+        ("stay_book_out_date_time", TS),
+        ("detention_facility_code", pa.string()),
+        ("detention_facility", pa.string()),
+        ("detention_release_reason", pa.string()),
+        ("stay_release_reason", pa.string()),
+        ("book_in_criminality", pa.string()),
+        ("apprehension_method", pa.string()),
+        ("initial_bond_set_amount", pa.float64()),
+        ("bond_posted_amount", pa.float64()),
+        ("bond_posted_date", TS),
+        ("case_category", pa.string()),
+        ("most_serious_conviction", pa.string()),
+    ] + DEMOGRAPHICS + EXTRA),
+    "removals": pa.schema(PROVENANCE + PERSON + [
+        ("departed_date", TS),
+        ("removal_type", pa.string()),  # e.g. 'expedited', 'other' where the release splits them
+        ("aor", pa.string()),
+        ("departure_country", pa.string()),
+        ("port_of_departure", pa.string()),
+        ("case_category", pa.string()),
+        ("final_charge_section", pa.string()),
+        ("apprehension_date", TS),  # the earlier arrest, where a release gives it
+        ("most_serious_conviction", pa.string()),
+    ] + DEMOGRAPHICS + EXTRA),
+}
+
+# The main event date of each table (what 'date range' and daily flows use).
+EVENT_DATE = {
+    "arrests": "apprehension_date",
+    "detainers": "detainer_prepare_date",
+    "encounters": "event_date",
+    "detention_stints": "book_in_date_time",
+    "removals": "departed_date",
+}
+
+
+@dataclass
+class ReaderReport:
+    """What a reader saw, filled while it streams (so it is complete once the batches are exhausted)."""
+
+    rows: dict[str, int] = field(default_factory=dict)  # table -> rows read
+    redacted: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> canonical/extra column -> cells
+    unknown_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> source columns kept in extra
+    all_redacted_or_blank: dict[str, list[str]] = field(default_factory=dict)  # table -> columns to drop from analysis
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PersonRelease:
+    """One file of a person-level release, streamed as canonical record batches.
+
+    ``batches`` yields ``(table_name, RecordBatch)`` with the schema ``TABLES[table_name]`` exactly. A reader
+    that meets bad input raises :class:`icetrack.domain.edition.SourceError` - possibly mid-stream; the
+    warehouse load then rolls back.
+    """
+
+    edition: EditionInfo
+    release_id: str
+    cutoff: date | None  # data cut-off of the release (open book-outs are censored here)
+    batches: Iterator[tuple[str, pa.RecordBatch]]
+    report: ReaderReport = field(default_factory=ReaderReport)
+
+
+
+def batch_from_rows(table: str, rows: list[dict], **provenance) -> pa.RecordBatch:
+    """A canonical batch from dict rows; missing columns are null, ``provenance`` fills the same fields in
+    every row (e.g. release_id=..., edition_id=...). ``source_row`` defaults to the row's position + 1."""
+    schema = TABLES[table]
+    filled = []
+    for i, r in enumerate(rows):
+        row = {**provenance, "source_row": i + 1, **r}
+        row.setdefault("synthetic", False)
+        if isinstance(row.get("extra"), dict):
+            row["extra"] = list(row["extra"].items())
+        filled.append({f.name: row.get(f.name) for f in schema})
+    return pa.RecordBatch.from_pylist(filled, schema=schema)

@@ -1,0 +1,300 @@
+"""Person-level records in the warehouse: streaming transactional loads, derived tables, quality report.
+
+Raw layer: the canonical tables (``arrests``, ``detainers``, ``encounters``, ``detention_stints``,
+``removals``) hold every row as read, with provenance; unmapped source columns stay in ``extra``.
+Derived layer (rebuilt per release after each load, in the same transaction): ``arrest_episodes``,
+``detention_stints_dedup``, ``detention_stays``, ``stay_arrest_links``, ``stay_removal_links``, and
+``cleaning_log`` (rule, parameters, records touched). Nothing is deleted from the raw layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, time, timezone
+from typing import Any
+
+import pyarrow as pa
+
+from icetrack.warehouse import cleaning as clean
+from icetrack.domain.person_schema import EVENT_DATE, TABLES, PersonRelease
+from icetrack.domain.edition import SourceError
+from icetrack.warehouse.store import LoadResult, Warehouse, WarehouseError
+
+_DUCK_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
+               pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP",
+               pa.map_(pa.string(), pa.string()): "MAP(VARCHAR, VARCHAR)"}
+
+
+def _duck_type(t: pa.DataType) -> str:
+    return _DUCK_TYPES[t]
+
+
+def ensure_person_schema(wh: Warehouse) -> None:
+    con = wh.con
+    for name, schema in TABLES.items():
+        cols = ", ".join(f"{f.name} {_duck_type(f.type)}" for f in schema)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+    con.execute("""CREATE TABLE IF NOT EXISTS person_files (
+        edition_id VARCHAR PRIMARY KEY, release_id VARCHAR NOT NULL, cutoff TIMESTAMP, synthetic BOOLEAN NOT NULL,
+        rows_by_table VARCHAR NOT NULL, unknown_columns VARCHAR NOT NULL, all_redacted_or_blank VARCHAR NOT NULL,
+        warnings VARCHAR NOT NULL)""")
+    con.execute("""CREATE TABLE IF NOT EXISTS person_redactions (
+        edition_id VARCHAR, table_name VARCHAR, column_name VARCHAR, cells BIGINT)""")
+    con.execute("""CREATE TABLE IF NOT EXISTS cleaning_log (
+        release_id VARCHAR, rule VARCHAR, parameters VARCHAR, records_in BIGINT, records_touched BIGINT,
+        note VARCHAR)""")
+
+
+def load_person_release(wh: Warehouse, release: PersonRelease, params: clean.CleaningParams | None = None,
+                        progress=None) -> LoadResult:
+    """Stream one person-level file into the warehouse (see :func:`load_person_releases`)."""
+    return load_person_releases(wh, [release], params, progress)[0]
+
+
+def load_person_releases(wh: Warehouse, releases: list[PersonRelease],
+                         params: clean.CleaningParams | None = None, progress=None) -> list[LoadResult]:
+    """Stream person-level files into the warehouse in ONE transaction, then rebuild the derived tables of
+    each release touched, once. Any error (bad input mid-stream included) rolls everything back.
+
+    Readers are lazy: each file is opened and streamed only when its turn comes, so memory stays bounded
+    by one batch whatever the number and size of the files.
+    """
+    params = params or clean.CleaningParams()
+    results: list[LoadResult] = []
+    todo = []
+    for release in releases:
+        existing = wh.has_sha256(release.edition.sha256)
+        if existing:
+            results.append(LoadResult(existing, release.edition.file_name, False, 0, 0,
+                                      f"{release.edition.file_name}: already loaded as edition {existing} "
+                                      "(same sha256); nothing changed"))
+        else:
+            todo.append(release)
+            results.append(None)  # filled below
+    if not todo:
+        return results
+    if wh.read_only:
+        raise WarehouseError(f"{wh.path}: opened read-only; cannot load {todo[0].edition.file_name}")
+    con = wh.con
+    ensure_person_schema(wh)
+    # Bounded memory whatever the release size: DuckDB spills to disk beyond this (default 2 GB; set
+    # ICETRACK_MEMORY_LIMIT to change it).
+    con.execute(f"SET memory_limit = '{os.environ.get('ICETRACK_MEMORY_LIMIT', '2GB')}'")
+    con.execute("SET preserve_insertion_order = false")
+    _drop_staging(con)  # left over by a process that was killed mid-load
+    # Stage first, commit once. Rows appended inside one open transaction stay in memory until it commits
+    # (measured: RSS grows with the rows, past memory_limit), so the files are streamed into autocommitted
+    # staging tables, invisible to every reader; a single transaction then moves them into the canonical
+    # tables, records the editions and rebuilds the derived tables. Any error drops the staging tables: the
+    # canonical tables never see a partial load.
+    staged: list[tuple[PersonRelease, dict[str, str], int]] = []
+    try:
+        for i, release in enumerate(todo):
+            staged.append((release, *_stage(con, release, i, progress)))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            loaded = [_commit_staged(con, release, tables, total) for release, tables, total in staged]
+            for release_id in sorted({r.release_id for r in todo}):
+                rebuild_derived(wh, release_id, params)
+            _drop_staging(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        _drop_staging(con)
+    it = iter(loaded)
+    return [r if r is not None else next(it) for r in results]
+
+
+STAGING_PREFIX = "_staging_"
+
+
+def _drop_staging(con) -> None:
+    for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_name LIKE ?",
+                               [STAGING_PREFIX + "%"]).fetchall():
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _stage(con, release: PersonRelease, index: int, progress) -> tuple[dict[str, str], int]:
+    """Stream one file's batches into staging tables (autocommit); returns {table: staging table}, rows."""
+    ed = release.edition
+    staging: dict[str, str] = {}
+    total = 0
+    for table, batch in release.batches:
+        if table not in TABLES:
+            raise SourceError(ed.file_name, f"reader produced unknown table '{table}'")
+        if not batch.schema.equals(TABLES[table], check_metadata=False):
+            raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from the "
+                                            "canonical schema")
+        if table not in staging:
+            staging[table] = f"{STAGING_PREFIX}{index}_{table}"
+            con.execute(f'CREATE TABLE "{staging[table]}" AS SELECT * FROM {table} LIMIT 0')
+        con.register("icetrack_incoming_chunk", batch)
+        try:
+            con.execute(f'INSERT INTO "{staging[table]}" SELECT * FROM icetrack_incoming_chunk')
+        finally:
+            con.unregister("icetrack_incoming_chunk")
+        total += batch.num_rows
+        if progress:
+            progress(batch.num_rows)
+    return staging, total
+
+
+def _commit_staged(con, release: PersonRelease, staging: dict[str, str], total: int) -> LoadResult:
+    """Inside the caller's transaction: move one file's staged rows into place and record its edition."""
+    ed = release.edition
+    for table, name in staging.items():
+        con.execute(f'INSERT INTO {table} SELECT * FROM "{name}"')
+    rep = release.report
+    con.execute(
+        "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256, ed.size_bytes,
+         ed.published_on, ed.as_of, datetime.now(timezone.utc).replace(tzinfo=None), ed.parser_version,
+         ed.synthetic, ed.completeness, ed.note, 0, 0],
+    )
+    if release.cutoff:
+        cutoff = datetime.combine(release.cutoff, time(23, 59, 59))
+    else:
+        # No stated cut-off: the latest date any record of this file carries is the best lower bound of
+        # when the data were pulled; open stays are censored there, and the report says so.
+        cutoff = _latest_date(con, ed.edition_id)
+        if cutoff is not None:
+            cutoff = datetime.combine(cutoff.date(), time(23, 59, 59))
+            rep.warnings.append(f"no cut-off stated; using the latest date in the records, {cutoff.date()}")
+    con.execute("INSERT INTO person_files VALUES (?,?,?,?,?,?,?,?)",
+                [ed.edition_id, release.release_id, cutoff, ed.synthetic, json.dumps(rep.rows),
+                 json.dumps(rep.unknown_columns), json.dumps(rep.all_redacted_or_blank), json.dumps(rep.warnings)])
+    for table, cols in rep.redacted.items():
+        for col, n in cols.items():
+            con.execute("INSERT INTO person_redactions VALUES (?,?,?,?)", [ed.edition_id, table, col, n])
+    return LoadResult(ed.edition_id, ed.file_name, True, total, 0,
+                      f"{ed.file_name}: loaded edition {ed.edition_id} ({total:,} person-level rows: "
+                      + ", ".join(f"{t} {n:,}" for t, n in rep.rows.items()) + ")")
+
+
+DATE_COLUMNS = {
+    "arrests": ("apprehension_date",), "detainers": ("detainer_prepare_date",), "encounters": ("event_date",),
+    "detention_stints": ("book_in_date_time", "detention_book_out_date_time", "stay_book_out_date_time"),
+    "removals": ("departed_date",),
+}
+
+
+def _latest_date(con, edition_id: str):
+    parts = [f"SELECT max({c}) AS d FROM {t} WHERE edition_id = ?" for t, cols in DATE_COLUMNS.items() for c in cols]
+    n = len(parts)
+    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})", [edition_id] * n).fetchone()[0]
+
+
+def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams) -> dict[str, int]:
+    """(Re)build the derived tables of one release inside the caller's transaction."""
+    con = wh.con
+    ib = wh.ibis()
+
+    def table(name):
+        t = ib.table(name)
+        return t.filter(t.release_id == release_id)
+
+    _replace(con, ib, "arrest_episodes", release_id, clean.arrest_episodes(table("arrests"), params))
+    _replace(con, ib, "detention_stints_dedup", release_id, clean.deduplicated_stints(table("detention_stints")))
+    stay_table = clean.stays(table("detention_stints_dedup"), clean.release_cutoffs(table("person_files")))
+    _replace(con, ib, "detention_stays", release_id, stay_table)
+    stays_t = table("detention_stays")
+    arrest_links = clean.link_arrests_to_stays(table("arrests"), table("arrest_episodes"), stays_t, params)
+    _replace(con, ib, "stay_arrest_links", release_id, arrest_links.drop("absdiff", "tiebreak"))
+    removal_links = clean.link_stays_to_removals(stays_t, table("removals"), params)
+    _replace(con, ib, "stay_removal_links", release_id, removal_links.drop("absdiff", "tiebreak"))
+    return _log_rules(con, release_id, params)
+
+
+def _replace(con, ib, name: str, release_id: str, expr) -> None:
+    """Replace one release's rows of a derived table by ``expr`` (creating the table on first use)."""
+    sql = ib.compile(expr)
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0]
+    if not exists:
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+        return
+    con.execute(f"DELETE FROM {name} WHERE release_id = ?", [release_id])
+    con.execute(f"INSERT INTO {name} BY NAME {sql}")
+
+
+def _log_rules(con, release_id: str, params: clean.CleaningParams) -> dict[str, int]:
+    q = lambda sql: con.execute(sql, [release_id]).fetchone()  # noqa: E731
+    arrests, flagged = q("SELECT count(*), count(*) FILTER (duplicate_likely) FROM arrest_episodes WHERE release_id = ?")
+    stints = q("SELECT count(*) FROM detention_stints WHERE release_id = ?")[0]
+    dedup, extra_copies = q("SELECT count(*), coalesce(sum(copies - 1), 0) FROM detention_stints_dedup WHERE release_id = ?")
+    n_stays, censored, odd_start = q("SELECT count(*), count(*) FILTER (censored), "
+                                     "count(*) FILTER (published_stay_book_in_differs) FROM detention_stays "
+                                     "WHERE release_id = ?")
+    linked_arrests = q("SELECT count(*) FROM stay_arrest_links WHERE release_id = ?")[0]
+    linked_removals = q("SELECT count(*) FROM stay_removal_links WHERE release_id = ?")[0]
+    rows = [
+        ("arrest_episodes", {"episode_gap_hours": params.episode_gap_hours}, arrests, flagged,
+         "later records of an episode flagged duplicate_likely"),
+        ("stint_bond_duplicates", {}, stints, int(extra_copies), "rows identical but for bond fields collapsed"),
+        ("stays_from_stints", {}, dedup, n_stays, f"{censored} open stays censored at the cut-off; "
+                                                 f"{odd_start} with a published stay book-in other than the "
+                                                 "first stint's book-in (the first book-in is used)"),
+        ("arrest_to_stay", {"before_days": params.arrest_before_book_in_days,
+                            "after_days": params.arrest_after_book_in_days}, n_stays, linked_arrests,
+         "stays matched one-to-one to an arrest"),
+        ("stay_to_removal", {"before_days": params.removal_before_book_out_days,
+                             "after_days": params.removal_after_book_out_days}, n_stays, linked_removals,
+         "stays matched one-to-one to a removal"),
+    ]
+    con.execute("DELETE FROM cleaning_log WHERE release_id = ?", [release_id])
+    for rule, prm, n_in, touched, note in rows:
+        con.execute("INSERT INTO cleaning_log VALUES (?,?,?,?,?,?)",
+                    [release_id, rule, json.dumps(prm), n_in, touched, note])
+    return {r[0]: r[3] for r in rows}
+
+
+def quality(wh: Warehouse) -> list[dict[str, Any]]:
+    """Per release and table: rows, duplicates flagged, redacted cells, date range, linkage rates."""
+    con = wh.con
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'person_files'").fetchone()[0]:
+        return []
+    out = []
+    releases = [r[0] for r in con.execute("SELECT DISTINCT release_id FROM person_files ORDER BY 1").fetchall()]
+    for rel in releases:
+        synthetic = con.execute("SELECT bool_or(synthetic) FROM person_files WHERE release_id = ?", [rel]).fetchone()[0]
+        cutoff = con.execute("SELECT max(cutoff) FROM person_files WHERE release_id = ?", [rel]).fetchone()[0]
+        log = {r[0]: {"records_in": r[1], "records_touched": r[2], "parameters": json.loads(r[3]), "note": r[4]}
+               for r in con.execute("SELECT rule, records_in, records_touched, parameters, note FROM cleaning_log "
+                                    "WHERE release_id = ?", [rel]).fetchall()}
+        tables = []
+        for name, date_col in EVENT_DATE.items():
+            n, first, last, with_id = con.execute(
+                f"SELECT count(*), min({date_col}), max({date_col}), count(unique_identifier) FROM {name} "
+                f"WHERE release_id = ?", [rel]).fetchone()
+            if not n:
+                continue
+            redacted = dict(con.execute(
+                """SELECT column_name, sum(cells)::BIGINT FROM person_redactions r JOIN person_files f USING (edition_id)
+                   WHERE f.release_id = ? AND r.table_name = ? GROUP BY 1 ORDER BY 1""", [rel, name]).fetchall())
+            row = {"table": name, "rows": n, "rows_with_identifier": with_id,
+                   "date_range": [str(first)[:10] if first else None, str(last)[:10] if last else None],
+                   "redacted_cells": redacted, "redacted_total": sum(redacted.values())}
+            if name == "arrests":
+                row["duplicates_flagged"] = log.get("arrest_episodes", {}).get("records_touched", 0)
+            if name == "detention_stints":
+                row["duplicates_flagged"] = log.get("stint_bond_duplicates", {}).get("records_touched", 0)
+            tables.append(row)
+        stays = log.get("stays_from_stints", {}).get("records_touched", 0)
+        linkage = {}
+        if stays:
+            linkage = {
+                "stays": stays,
+                "stays_linked_to_arrest": log["arrest_to_stay"]["records_touched"],
+                "stay_arrest_match_rate": round(log["arrest_to_stay"]["records_touched"] / stays, 4),
+                "stays_linked_to_removal": log["stay_to_removal"]["records_touched"],
+                "stay_removal_match_rate": round(log["stay_to_removal"]["records_touched"] / stays, 4),
+            }
+        unknown = {}
+        for (js,) in con.execute("SELECT unknown_columns FROM person_files WHERE release_id = ?", [rel]).fetchall():
+            for t, cols in json.loads(js).items():
+                unknown[t] = sorted(set(unknown.get(t, [])) | set(cols))
+        out.append({"release_id": rel, "synthetic": bool(synthetic), "cutoff": str(cutoff)[:10] if cutoff else None,
+                    "tables": tables, "linkage": linkage, "rules": log, "unknown_columns": unknown})
+    return out

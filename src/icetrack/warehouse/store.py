@@ -1,0 +1,382 @@
+"""The embedded DuckDB warehouse: editions, vintaged observations, targets.
+
+Every published figure is stored once per edition that published it, keyed by
+(edition, measure, dimensions, reference period). Nothing is overwritten: a revised number is a new row
+from a newer edition, so any past vintage can be reconstructed. Loads are all-or-nothing (one
+transaction) and idempotent (an edition is its bytes: the same sha256 again is skipped and says so).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from platformdirs import user_data_dir
+
+from icetrack.domain.edition import ParsedSource, SourceError
+
+SCHEMA_VERSION = "2"
+
+# Why these keys: a figure is identified by what was counted (measure + dimensions), for which period,
+# according to which edition. `dims_key` is the canonical text form of the dimensions map so it can be
+# part of a primary key; `dims` keeps the map for filtering.
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS editions (
+    edition_id      VARCHAR PRIMARY KEY,
+    source          VARCHAR NOT NULL,
+    publisher       VARCHAR NOT NULL,
+    title           VARCHAR,
+    original_url    VARCHAR,
+    file_name       VARCHAR NOT NULL,
+    sha256          VARCHAR NOT NULL UNIQUE,
+    size_bytes      BIGINT NOT NULL,
+    published_on    DATE,
+    as_of           DATE,
+    ingested_at     TIMESTAMP NOT NULL,
+    parser_version  VARCHAR NOT NULL,
+    synthetic       BOOLEAN NOT NULL,
+    completeness    VARCHAR NOT NULL,   -- 'full', or 'national' for a bundled subset of the file's figures
+    note            VARCHAR,
+    n_observations  BIGINT NOT NULL,
+    n_targets       BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS observations (
+    edition_id    VARCHAR NOT NULL,
+    measure       VARCHAR NOT NULL,
+    dims          MAP(VARCHAR, VARCHAR) NOT NULL,
+    dims_key      VARCHAR NOT NULL,
+    period_start  DATE NOT NULL,
+    period_end    DATE NOT NULL,
+    grain         VARCHAR NOT NULL,
+    value         DOUBLE NOT NULL,
+    unit          VARCHAR NOT NULL,
+    source_url    VARCHAR,
+    note          VARCHAR
+    -- Unique on (edition_id, measure, dims_key, period_start, period_end): checked on the staged rows at
+    -- load time (edition ids are new by construction), not by an index that would slow bulk loads ~10x.
+);
+CREATE TABLE IF NOT EXISTS targets (
+    edition_id      VARCHAR NOT NULL,
+    target_id       VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,   -- 'target' (a goal/quota) or 'baseline' (a reported past rate)
+    label           VARCHAR NOT NULL,
+    concept         VARCHAR NOT NULL,   -- what it counts, e.g. 'arrests' (see metrics.catalogue)
+    scope           VARCHAR NOT NULL,   -- 'national' or 'field_office'
+    value_low       DOUBLE NOT NULL,
+    value_high      DOUBLE NOT NULL,
+    unit            VARCHAR NOT NULL,
+    announced_on    DATE,
+    effective_from  DATE,
+    reported_by     VARCHAR,
+    source_url      VARCHAR NOT NULL,
+    note            VARCHAR,
+    PRIMARY KEY (edition_id, target_id)
+);
+CREATE TABLE IF NOT EXISTS measure_definitions (
+    edition_id  VARCHAR NOT NULL,
+    measure     VARCHAR NOT NULL,
+    concept     VARCHAR,
+    definition  VARCHAR,
+    PRIMARY KEY (edition_id, measure)
+);
+-- The vintage a reader means by default: for each figure, the value from the edition queried last
+-- (as-of date, then publication date, then ingestion time).
+CREATE OR REPLACE VIEW observations_latest AS
+SELECT o.*, e.as_of, e.published_on, e.source, e.synthetic
+FROM observations o JOIN editions e USING (edition_id)
+QUALIFY row_number() OVER (
+    PARTITION BY o.measure, o.dims_key, o.period_start, o.period_end
+    ORDER BY coalesce(e.as_of, e.published_on) DESC NULLS LAST, e.ingested_at DESC, e.edition_id DESC
+) = 1;
+-- Targets: a target re-published in a later edition of the same file replaces the earlier one.
+CREATE OR REPLACE VIEW targets_latest AS
+SELECT t.*, e.file_name
+FROM targets t JOIN editions e USING (edition_id)
+QUALIFY row_number() OVER (PARTITION BY t.target_id ORDER BY e.ingested_at DESC, e.edition_id DESC) = 1;
+"""
+
+
+class WarehouseError(RuntimeError):
+    """A problem with the warehouse file itself (locked, wrong schema version, not a DuckDB file)."""
+
+
+def default_warehouse_path() -> Path:
+    env = os.environ.get("ICETRACK_WAREHOUSE")
+    if env:
+        return Path(env).expanduser()
+    return Path(user_data_dir("icetrack", appauthor=False)) / "warehouse.duckdb"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    edition_id: str
+    file_name: str
+    loaded: bool  # False when the same bytes were already in the warehouse
+    n_observations: int
+    n_targets: int
+    message: str
+
+
+class Warehouse:
+    """A connection to the warehouse. Use :func:`open_warehouse`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool):
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- loading -----------------------------------------------------------------------------------
+    def has_sha256(self, sha256: str) -> str | None:
+        row = self.con.execute("SELECT edition_id FROM editions WHERE sha256 = ?", [sha256]).fetchone()
+        return row[0] if row else None
+
+    def _completeness(self, sha256: str) -> str | None:
+        row = self.con.execute("SELECT completeness FROM editions WHERE sha256 = ?", [sha256]).fetchone()
+        return row[0] if row else None
+
+    def load(self, parsed: ParsedSource) -> LoadResult:
+        """Load one parsed edition in a single transaction (see :meth:`load_many`)."""
+        return self.load_many([parsed])[0]
+
+    def load_many(self, parsed: list[ParsedSource]) -> list[LoadResult]:
+        """Load editions in ONE transaction: all of them or, on any error, none.
+
+        An edition whose bytes are already here is skipped and says so. The one exception: an edition held
+        only as a bundled subset ('national') is replaced by the full parse of the file itself.
+        """
+        results: list[LoadResult] = []
+        todo: list[tuple[ParsedSource, str | None]] = []
+        seen: set[str] = set()
+        for p in parsed:
+            ed = p.edition
+            held = self._completeness(ed.sha256)
+            upgrade = held is not None and held != "full" and ed.completeness == "full"
+            if (held is not None and not upgrade) or ed.sha256 in seen:
+                existing = self.has_sha256(ed.sha256) or ed.edition_id
+                results.append(LoadResult(existing, ed.file_name, False, 0, 0,
+                                          f"{ed.file_name}: already loaded as edition {existing} (same sha256); "
+                                          "nothing changed"))
+                continue
+            seen.add(ed.sha256)
+            todo.append((p, self.has_sha256(ed.sha256) if upgrade else None))
+            n_obs, n_tgt = p.observations.num_rows, len(p.targets)
+            what = "replaced the bundled national subset with the full" if upgrade else "loaded"
+            results.append(LoadResult(ed.edition_id, ed.file_name, True, n_obs, n_tgt,
+                                      f"{ed.file_name}: {what} edition {ed.edition_id} ({n_obs:,} observations, "
+                                      f"{n_tgt} targets)"))
+        if not todo:
+            return results
+        if self.read_only:
+            raise WarehouseError(f"{self.path}: opened read-only; cannot load {todo[0][0].edition.file_name}")
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for p, replaced in todo:
+                if replaced:
+                    for table in ("observations", "targets", "measure_definitions", "editions"):
+                        self.con.execute(f"DELETE FROM {table} WHERE edition_id = ?", [replaced])
+            self._insert_all([p for p, _ in todo])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return results
+
+    def _insert_all(self, parsed: list[ParsedSource]) -> None:
+        """Insert editions and their rows; the caller holds the transaction. One bulk INSERT for all rows."""
+        con = self.con
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        con.executemany(
+            "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [[p.edition.edition_id, p.edition.source, p.edition.publisher, p.edition.title, p.edition.original_url,
+              p.edition.file_name, p.edition.sha256, p.edition.size_bytes, p.edition.published_on, p.edition.as_of,
+              now, p.edition.parser_version, p.edition.synthetic, p.edition.completeness, p.edition.note,
+              p.observations.num_rows, len(p.targets)] for p in parsed],
+        )
+        staged = pa.concat_tables([
+            p.observations.append_column("edition_id", pa.array([p.edition.edition_id] * p.observations.num_rows,
+                                                                pa.string()))
+            for p in parsed])
+        con.register("staged", staged)
+        dup = con.execute(
+            """SELECT edition_id, measure, dims_key, period_start, period_end
+               FROM staged GROUP BY ALL HAVING count(*) > 1 LIMIT 1"""
+        ).fetchone()
+        if dup:
+            file_name = next(p.edition.file_name for p in parsed if p.edition.edition_id == dup[0])
+            raise SourceError(file_name, f"two values for {dup[1]} [{dup[2] or 'no dimensions'}] "
+                                         f"{dup[3]}..{dup[4]}; a figure must be published once per edition")
+        con.execute(
+            """INSERT INTO observations
+               SELECT edition_id, measure, dims, dims_key, period_start, period_end, grain, value, unit,
+                      source_url, note
+               FROM staged"""
+        )
+        con.unregister("staged")
+        for p in parsed:
+            for t in p.targets:
+                con.execute(
+                    "INSERT INTO targets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [p.edition.edition_id, t["target_id"], t["kind"], t["label"], t["concept"], t["scope"],
+                     t["value_low"], t["value_high"], t["unit"], t.get("announced_on"), t.get("effective_from"),
+                     t.get("reported_by"), t["source_url"], t.get("note")],
+                )
+            for m in p.measure_definitions:
+                con.execute("INSERT INTO measure_definitions VALUES (?,?,?,?)",
+                            [p.edition.edition_id, m["measure"], m.get("concept"), m.get("definition")])
+
+    # -- reading -----------------------------------------------------------------------------------
+    def editions(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM editions ORDER BY coalesce(as_of, published_on), file_name").df()
+
+    def edition_urls(self) -> dict[str, list[str]]:
+        """Every distinct source URL cited by each edition's figures (a figure may cite several)."""
+        rows = self.con.execute(
+            """SELECT edition_id, list(DISTINCT u ORDER BY u) FROM (
+                   SELECT edition_id, unnest(string_split(source_url, ' ')) AS u FROM observations
+                   WHERE source_url IS NOT NULL
+                   UNION SELECT edition_id, source_url FROM targets)
+               GROUP BY edition_id"""
+        ).fetchall()
+        return {e: urls for e, urls in rows}
+
+    def diff_editions(self, a: str, b: str, examples: int = 5) -> dict:
+        """How edition ``b``'s figures differ from edition ``a``'s (same measure, dimensions and period)."""
+        rows = self.con.execute(
+            """WITH x AS (SELECT * FROM observations WHERE edition_id = ?),
+                    y AS (SELECT * FROM observations WHERE edition_id = ?)
+               SELECT coalesce(x.measure, y.measure) AS measure, coalesce(x.dims_key, y.dims_key) AS dims_key,
+                      coalesce(x.period_start, y.period_start) AS period_start,
+                      coalesce(x.period_end, y.period_end) AS period_end, x.value AS value_a, y.value AS value_b
+               FROM x FULL OUTER JOIN y USING (measure, dims_key, period_start, period_end)
+               WHERE x.value IS DISTINCT FROM y.value
+               ORDER BY measure, dims_key, period_start""",
+            [a, b],
+        ).fetchall()
+        changed = [r for r in rows if r[4] is not None and r[5] is not None]
+        return {
+            "edition_a": a, "edition_b": b,
+            "n_changed": len(changed),
+            "n_only_in_a": sum(1 for r in rows if r[5] is None),
+            "n_only_in_b": sum(1 for r in rows if r[4] is None),
+            "examples": [{"measure": r[0], "dims_key": r[1], "period_start": str(r[2]), "period_end": str(r[3]),
+                          "value_a": r[4], "value_b": r[5]} for r in changed[:examples]],
+        }
+
+    def same_data_date_editions(self, edition_id: str) -> list[str]:
+        """Other editions of the same source with the same as-of date (re-saved copies, re-issues)."""
+        rows = self.con.execute(
+            """SELECT o.edition_id FROM editions o JOIN editions e ON o.source = e.source AND o.as_of = e.as_of
+               WHERE e.edition_id = ? AND o.edition_id <> e.edition_id ORDER BY o.ingested_at""",
+            [edition_id],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def targets(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM targets_latest ORDER BY kind DESC, value_low, value_high, target_id").df()
+
+    def measures(self) -> pd.DataFrame:
+        return self.con.execute(
+            """SELECT measure, any_value(unit) AS unit, any_value(grain) AS grain, count(*) AS n_observations,
+                      count(DISTINCT edition_id) AS n_editions, min(period_start) AS first_period,
+                      max(period_end) AS last_period
+               FROM observations GROUP BY measure ORDER BY measure"""
+        ).df()
+
+    def series_arrow(self, measure: str, *, vintage: str = "latest", dims: dict[str, str] | None = None,
+                     grain: str | None = None) -> pa.Table:
+        """One measure as a long table. ``vintage``: 'latest', 'all' or an edition id."""
+        where, params = ["measure = ?"], [measure]
+        for k, v in (dims or {}).items():
+            where.append("dims[?] = ?")
+            params += [k, v]
+        if grain:
+            where.append("grain = ?")
+            params.append(grain)
+        if vintage == "latest":
+            rel = "observations_latest"
+        else:
+            rel = ("(SELECT o.*, e.as_of, e.published_on, e.source, e.synthetic FROM observations o "
+                   "JOIN editions e USING (edition_id))")
+            if vintage != "all":
+                where.append("edition_id = ?")
+                params.append(vintage)
+        sql = (f"SELECT edition_id, measure, dims, dims_key, period_start, period_end, grain, value, unit, as_of, "
+               f"published_on, source_url, note, synthetic FROM {rel} WHERE {' AND '.join(where)} "
+               f"ORDER BY dims_key, period_start, period_end, coalesce(as_of, published_on)")
+        return self.con.sql(sql, params=params).to_arrow_table()
+
+    def series(self, measure: str, **kw) -> pd.DataFrame:
+        return self.series_arrow(measure, **kw).to_pandas()
+
+    def ibis(self):
+        """An Ibis connection over this warehouse's DuckDB connection (for metrics)."""
+        import ibis
+
+        return ibis.duckdb.from_connection(self.con)
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        raise WarehouseError(f"{path}: cannot open warehouse ({' '.join(str(e).split())[:200]})") from None
+    except duckdb.Error as e:
+        raise WarehouseError(f"{path}: not a usable DuckDB warehouse ({' '.join(str(e).split())[:200]})") from None
+
+
+def open_warehouse(path: str | Path | None = None, *, read_only: bool = False,
+                   load_reference: bool = True) -> Warehouse:
+    """Open (creating if needed) the warehouse. The bundled reference facts load on first use."""
+    path = Path(path).expanduser() if path else default_warehouse_path()
+    if read_only:
+        if not path.exists():
+            raise WarehouseError(f"{path}: no warehouse here (run `icetrack ingest` or `icetrack report` first)")
+        wh = Warehouse(_connect(path, True), path, True)
+        _check_schema(wh)
+        return wh
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not path.exists()
+    con = _connect(path, False)
+    wh = Warehouse(con, path, False)
+    if fresh or not _has_table(con, "meta"):
+        con.execute("BEGIN TRANSACTION")
+        con.execute(_SCHEMA_SQL)
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        con.execute("COMMIT")
+    _check_schema(wh)
+    if load_reference:
+        from icetrack.warehouse.reference import ensure_reference_loaded
+
+        ensure_reference_loaded(wh)
+    return wh
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def _check_schema(wh: Warehouse) -> None:
+    if not _has_table(wh.con, "meta"):
+        raise WarehouseError(f"{wh.path}: not an icetrack warehouse (no meta table)")
+    row = wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if not row or row[0] != SCHEMA_VERSION:
+        raise WarehouseError(f"{wh.path}: warehouse schema {row[0] if row else '?'} is not {SCHEMA_VERSION}; "
+                             "rebuild it with a fresh --warehouse path")
+
+
