@@ -50,7 +50,7 @@ def phase(name: str, folder: Path, people: int) -> dict:
             results = load_person_releases(wh, releases)
             out["rows"] = sum(r.n_observations for r in results)
     elif name in ("duckdb", "spark"):
-        from icetrack.metrics import engine
+        from icetrack.warehouse import engines as engine
         from icetrack.metrics import outcomes as oc
         from icetrack.metrics.publish import published_funnel, published_survival
         from icetrack.warehouse import open_warehouse

@@ -21,7 +21,8 @@ from typing import Any
 
 import openpyxl
 
-from icetrack.sources.ice_detention import _Grid, _parse, parse_workbook
+from icetrack.sources.ice_detention import parse_with, parse_workbook
+from icetrack.sources.ice_detention.workbook import Grid
 
 
 class _OpenpyxlWorkbook:
@@ -33,7 +34,7 @@ class _OpenpyxlWorkbook:
             self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         self.sheet_names = list(self._book.sheetnames)
 
-    def grid(self, sheet: str) -> _Grid:
+    def grid(self, sheet: str) -> Grid:
         rows = list(self._book[sheet].iter_rows(values_only=True))
         width = max((len(row) for row in rows), default=0)
         texts: list[list[Any]] = [[None] * len(rows) for _ in range(width)]
@@ -43,7 +44,7 @@ class _OpenpyxlWorkbook:
                 if value is None:
                     continue
                 texts[c][r], numbers[c][r] = _text_and_number(value)
-        return _Grid(sheet, texts, numbers)
+        return Grid(sheet, texts, numbers)
 
     def close(self) -> None:
         self._book.close()
@@ -73,7 +74,7 @@ def extract_with_openpyxl(path: str | Path) -> int:
         return opened[-1]
 
     try:
-        return _parse(Path(path), open_workbook).observations.num_rows
+        return parse_with(Path(path), open_workbook).observations.num_rows
     finally:
         for book in opened:
             book.close()

@@ -15,6 +15,13 @@ from icetrack.domain.person_schema import PersonRelease, batch_from_rows
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The one small SYNTHETIC release the tests share (session fixtures in conftest.py): 3,000 people arrested over
+# six months, so daily cohort tables stay small enough for the suppression audit (a rank test whose cost grows
+# with the cube of the table's rows) to answer in well under a second during fuzzing.
+SYNTH_PEOPLE = 3_000
+SYNTH_SEED = 1
+SYNTH_WINDOW = (date(2024, 10, 1), date(2025, 3, 31))
+
 
 def shared_data_dir() -> Path | None:
     """The real public files (``../shared/data`` beside the checkout, or ``$ICETRACK_SHARED_DATA``), if present."""

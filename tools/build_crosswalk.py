@@ -43,7 +43,7 @@ from pathlib import Path
 import fastexcel
 
 from icetrack.domain.person_schema import PROVENANCE, TABLES
-from icetrack.sources.ddp import CROSSWALK_PATH, WITHHELD, column_key
+from icetrack.sources.canonical.crosswalk import CROSSWALK_PATH, WITHHELD, column_key
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DOCS = REPO.parent / "shared" / "data"

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icetrack.metrics.suppression import SuppressedTable, _Protector, audit, suppress, suppress_series
+from icetrack.metrics.suppression import SuppressedTable, _Protector, suppress, suppress_series
+from icetrack.metrics.suppression_audit import audit
 
 T = "Total"
 

@@ -66,7 +66,7 @@ def test_report_marks_only_loaded_editions(warehouse_path):
 
 
 def test_report_capacity_section_and_what_it_lacks(warehouse_path, monkeypatch):
-    from icetrack.model import capacity
+    from icetrack import model
 
     with open_warehouse(warehouse_path) as wh:
         html = build_report(wh)
@@ -76,7 +76,7 @@ def test_report_capacity_section_and_what_it_lacks(warehouse_path, monkeypatch):
         def no_beds(*args, **kwargs):
             raise ValueError("beds not given and the warehouse holds no funded_detention_beds figure")
 
-        monkeypatch.setattr(capacity, "project", no_beds)
+        monkeypatch.setattr(model, "project", no_beds)
         html = build_report(wh)
     assert ("The capacity model is not shown: beds not given and the warehouse holds no funded_detention_beds "
             "figure.") in html

@@ -1,8 +1,8 @@
-"""Tests of the ICE detention-statistics workbook reader against the real shared workbooks.
+"""Tests of the ICE detention-statistics workbook reader against real published workbooks.
 
-The workbooks are read from ``../shared/data`` beside the checkout (or ``$ICETRACK_SHARED_DATA``) and are
-never copied into the repository; tests that need them skip when the folder is absent. Bad-input fixtures
-are built in ``tmp_path``.
+The workbooks are ICE's own files (https://www.ice.gov/detain/detention-management), located by
+``helpers.shared_data_dir`` (``$ICETRACK_SHARED_DATA``) and never copied into the repository; tests that need
+them skip when they are absent. Bad-input fixtures are built in ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
 import shutil
 import zipfile
@@ -22,22 +21,15 @@ import pytest
 from helpers import shared_data_dir
 
 from icetrack.domain.edition import GRAINS, OBSERVATION_SCHEMA, SourceError
-from icetrack.sources.ice_detention import (
-    AGENCIES,
-    CRIMINALITIES,
-    NON_CRIMINAL,
-    PARSER_VERSION,
-    SOURCE,
-    _published_on,
-    looks_like_workbook,
-    parse_workbook,
-)
+from icetrack.sources.ice_detention import looks_like_workbook, parse_workbook
+from icetrack.sources.ice_detention.edition import PARSER_VERSION, SOURCE, published_on
+from icetrack.sources.ice_detention.labels import AGENCIES, CRIMINALITIES, NON_CRIMINAL
 
 
 SHARED = shared_data_dir()
 WORKBOOKS = SHARED / "ice-detention-stats" if SHARED else None
 VALIDATION = SHARED / "ddp-core-paper-validation" if SHARED else None
-NO_DATA = "shared data folder not found (expected ../shared/data beside the checkout or $ICETRACK_SHARED_DATA)"
+NO_DATA = "real ICE workbooks not found (set $ICETRACK_SHARED_DATA to the folder of real public source files)"
 needs_data = pytest.mark.skipif(WORKBOOKS is None or not WORKBOOKS.is_dir(), reason=NO_DATA)
 
 ALL_FILES = sorted(WORKBOOKS.rglob("*.xlsx")) if WORKBOOKS and WORKBOOKS.is_dir() else []
@@ -333,12 +325,12 @@ def test_edition_metadata_from_file_names():
 
 
 def test_published_on_name_variants():
-    assert _published_on("FY25_detentionStats12112024.xlsx", 2025) == date(2024, 12, 11)  # MMDDYYYY
-    assert _published_on("FY21_detentionStats060921.xlsx", 2021) == date(2021, 6, 9)  # MMDDYY
-    assert _published_on("FY23_detentionStats230316.xlsx", 2023) == date(2023, 3, 16)  # YYMMDD
-    assert _published_on("FY26_detentionStats_02122026.xlsx", 2026) == date(2026, 2, 12)
-    assert _published_on("FY24_detentionStats.xlsx", 2024) is None
-    assert _published_on("FY22-detentionStats.xlsx", 2022) is None
+    assert published_on("FY25_detentionStats12112024.xlsx", 2025) == date(2024, 12, 11)  # MMDDYYYY
+    assert published_on("FY21_detentionStats060921.xlsx", 2021) == date(2021, 6, 9)  # MMDDYY
+    assert published_on("FY23_detentionStats230316.xlsx", 2023) == date(2023, 3, 16)  # YYMMDD
+    assert published_on("FY26_detentionStats_02122026.xlsx", 2026) == date(2026, 2, 12)
+    assert published_on("FY24_detentionStats.xlsx", 2024) is None
+    assert published_on("FY22-detentionStats.xlsx", 2022) is None
 
 
 @needs_data

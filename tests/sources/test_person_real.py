@@ -22,7 +22,7 @@ JOINED = "uwchr-deport-data-proj/joined_df_wa.csv"
 def _data():
     d = shared_data_dir()
     if d is None:
-        pytest.skip("../shared/data is not present beside this checkout")
+        pytest.skip("real public source files not found (set $ICETRACK_SHARED_DATA to their folder)")
     return d
 
 

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from icetrack.domain.person_schema import PROVENANCE, TABLES
+from icetrack.synth import calibration, parameters
 from icetrack.synth import generator as synth
 
 SMALL = 20_000
@@ -91,7 +92,7 @@ def test_manifest(small):
     latest = max(i["edition_as_of"] for i in cal["inputs"] if i["measure"] == "book_ins")
     assert latest >= "2025-08-31"
     assert cal["bundle"]["sha256"]
-    assert manifest["parameters"]["p_book_in_given_ice_arrest"] == synth.P_BOOK_IN
+    assert manifest["parameters"]["p_book_in_given_ice_arrest"] == parameters.P_BOOK_IN
 
 
 # ------------------------------------------------------------------------------------------ determinism
@@ -241,7 +242,7 @@ def test_duplicates_at_stated_rates(small):
         SELECT count(*), count(*) FILTER (WHERE t - p <= INTERVAL 24 HOUR), count(*) FILTER (WHERE t = p) FROM a
         """).fetchone()
     rate = repeats / n
-    assert abs(rate - synth.DUP_ARREST_RATE) < 0.004, rate  # ~1%: sd about 0.1 pt at this size
+    assert abs(rate - parameters.DUP_ARREST_RATE) < 0.004, rate  # ~1%: sd about 0.1 pt at this size
     assert 0 < exact < repeats
     # no two arrest rows of a person more than 24 hours apart (one arrest episode per person)
     assert con.execute("""SELECT count(*) FROM (SELECT unique_identifier FROM arrests GROUP BY 1
@@ -252,7 +253,7 @@ def test_duplicates_at_stated_rates(small):
                (SELECT count(*) FROM (SELECT DISTINCT * EXCLUDE (initial_bond_set_amount, bond_posted_amount)
                                       FROM detention_stints))""").fetchone()
     dup_rate = (rows - distinct) / rows
-    assert abs(dup_rate - synth.DUP_STINT_RATE) < 0.002, dup_rate
+    assert abs(dup_rate - parameters.DUP_STINT_RATE) < 0.002, dup_rate
     # the copies differ in the bond amounts only, and carry the higher amounts
     higher, groups = con.execute("""
         SELECT count(*) FILTER (WHERE lo < hi), count(*) FROM (
@@ -267,7 +268,7 @@ def test_attributes(small):
     aors = {r[0] for r in con.execute("SELECT DISTINCT apprehension_aor FROM arrests").fetchall()}
     assert len(aors) == 25 and all(a.endswith(" Area of Responsibility") for a in aors)
     crims = {r[0] for r in con.execute("SELECT DISTINCT apprehension_criminality FROM arrests").fetchall()}
-    assert crims == set(synth.CRIMINALITY)
+    assert crims == set(parameters.CRIMINALITY)
     y = con.execute("SELECT min(birth_year), max(birth_year), count(*) FILTER (WHERE birth_year IS NULL) "
                     "FROM arrests").fetchone()
     assert 1940 <= y[0] and y[1] <= 2008 and y[2] == 0
@@ -301,7 +302,7 @@ def test_calibration_200k(tmp_path):
     - criminality mix of final book-outs over the window within 4 points of the official mix (measured: <= 2).
     """
     m = synth.generate_release(tmp_path, people=200_000, seed=2024)
-    cal = synth.load_calibration()
+    cal = calibration.load_calibration()
     con = _con(tmp_path)
     win = list(range(cal.start_index, len(cal.months)))
     months = [cal.months[i] for i in win]
@@ -310,7 +311,7 @@ def test_calibration_200k(tmp_path):
         d = dict(con.execute(sql).fetchall())
         return np.array([d.get(mm, 0) for mm in months], dtype=float)
 
-    for agency, cond in (("ICE", f"method <> '{synth.CBP_METHOD}'"), ("CBP", f"method = '{synth.CBP_METHOD}'")):
+    for agency, cond in (("ICE", f"method <> '{parameters.CBP_METHOD}'"), ("CBP", f"method = '{parameters.CBP_METHOD}'")):
         syn = monthly(f"SELECT date_trunc('month', bi)::DATE, count(*) FROM stays WHERE {cond} GROUP BY 1")
         off = cal.book_ins[agency][win]
         r = np.corrcoef(syn, off)[0, 1]
@@ -339,11 +340,11 @@ def test_calibration_200k(tmp_path):
     total = sum(crim.values())
     weights = cal.book_outs[win][:, None] * cal.book_out_criminality[win]
     official = weights.sum(axis=0) / weights.sum()
-    for c, o in zip(synth.CRIMINALITY, official):
+    for c, o in zip(parameters.CRIMINALITY, official):
         assert abs(crim[c] / total - o) <= 0.04, (c, crim[c] / total, o)
 
     # scale: synthetic ICE book-ins per official ICE book-in equals the manifest's people-per-person factor
-    ice = monthly(f"SELECT date_trunc('month', bi)::DATE, count(*) FROM stays WHERE method <> '{synth.CBP_METHOD}' "
+    ice = monthly(f"SELECT date_trunc('month', bi)::DATE, count(*) FROM stays WHERE method <> '{parameters.CBP_METHOD}' "
                   "GROUP BY 1").sum()
     factor = m["scale"]["synthetic_people_per_national_person"]
     assert abs(ice / cal.book_ins["ICE"][win].sum() / factor - 1) < 0.03

@@ -19,21 +19,15 @@ if shutil.which("java") is None:
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory):
-    from helpers import Icetrack
-
-    from icetrack.warehouse.engines import duckdb_tables, spark_tables
-    from icetrack.synth.generator import generate_release
+def engines(synthetic_warehouse):
+    """The shared synthetic warehouse's person tables on DuckDB and, rebuilt from its canonical tables, on Spark."""
     from icetrack.warehouse import open_warehouse
+    from icetrack.warehouse.engines import duckdb_tables, spark_tables
 
-    folder = tmp_path_factory.mktemp("synth")
-    generate_release(folder, people=3000, seed=11)
-    wh_path = folder / "wh.duckdb"
-    Icetrack(wh_path)("ingest", *[str(p) for p in sorted(folder.glob("*.parquet"))])
-    wh = open_warehouse(wh_path)
+    wh = open_warehouse(synthetic_warehouse, read_only=True)
     spark_pt, spark_con = spark_tables(wh)
     yield duckdb_tables(wh), spark_pt
-    spark_con.disconnect()  # stops the Spark session (the line before never ran: the backend has no .con)
+    spark_con.disconnect()  # stops the Spark session
     wh.close()
 
 

@@ -20,35 +20,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from helpers import Icetrack
-from icetrack.synth import generator as synth
 from icetrack.warehouse import WarehouseError, open_warehouse
 from icetrack.web import create_app
-from icetrack.web.app import Verdict
+from icetrack.web.params import Verdict
 from icetrack.web.store import ResponseCache
 
-SYNTH_PEOPLE = 3_000
-# Six months of arrests: daily cohort tables stay small enough for the suppression audit (a rank test whose
-# cost grows with the cube of the table's rows) to answer in well under a second during fuzzing.
-SYNTH_WINDOW = (date(2024, 10, 1), date(2025, 3, 31))
 INJECTIONS = ["'; DROP TABLE observations; --", "1 OR 1=1", "\" OR \"\"=\"", "../../etc/passwd",
               "<script>alert(1)</script>", "book_ins' UNION SELECT * FROM editions --", "%00", "${jndi:x}"]
 
 
-@pytest.fixture(scope="session")
-def web_warehouse(tmp_path_factory) -> Path:
-    """A warehouse with the bundled reference data and a synthetic release of 3,000 people arrested over six
-    months, loaded through the real CLI (ingest)."""
-    folder = tmp_path_factory.mktemp("web")
-    path = folder / "wh.duckdb"
-    release = folder / "release"
-    synth.generate_release(release, people=SYNTH_PEOPLE, seed=1, start=SYNTH_WINDOW[0], end=SYNTH_WINDOW[1])
-    Icetrack(path)("ingest", str(release))
-    return path
-
-
 @pytest.fixture(scope="module")
-def client(web_warehouse):
-    app = create_app(web_warehouse)
+def client(synthetic_warehouse):
+    app = create_app(synthetic_warehouse)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
     app.state.store.close()
@@ -277,9 +260,9 @@ def test_pages_render(client):
     assert '<option value="1" selected>' in client.get("/arrests?shift=1").text
 
 
-def test_server_connection_cannot_write_and_the_file_is_unchanged(web_warehouse):
-    before = hashlib.sha256(web_warehouse.read_bytes()).hexdigest()
-    app = create_app(web_warehouse)
+def test_server_connection_cannot_write_and_the_file_is_unchanged(synthetic_warehouse):
+    before = hashlib.sha256(synthetic_warehouse.read_bytes()).hexdigest()
+    app = create_app(synthetic_warehouse)
     with TestClient(app) as c:
         for url in ("/", "/api/targets", "/api/outcomes/funnel", "/api/charts/cif", "/api/sources?format=csv"):
             assert c.get(url).status_code == 200
@@ -289,7 +272,7 @@ def test_server_connection_cannot_write_and_the_file_is_unchanged(web_warehouse)
             with pytest.raises(duckdb.Error, match="read-only"):
                 con.execute(statement)
     app.state.store.close()
-    assert hashlib.sha256(web_warehouse.read_bytes()).hexdigest() == before
+    assert hashlib.sha256(synthetic_warehouse.read_bytes()).hexdigest() == before
 
 
 def test_warehouse_without_reference_data_is_refused(tmp_path):
@@ -314,11 +297,11 @@ def test_warehouse_without_person_data_explains_instead_of_failing(tmp_path):
     app.state.store.close()
 
 
-def test_serve_command_answers_on_loopback(web_warehouse):
+def test_serve_command_answers_on_loopback(synthetic_warehouse):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "icetrack.cli", "--warehouse", str(web_warehouse), "serve",
+    server = subprocess.Popen([sys.executable, "-m", "icetrack.cli", "--warehouse", str(synthetic_warehouse), "serve",
                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -19,7 +19,6 @@ import pytest
 
 from icetrack.web import create_app
 
-from test_web_api import web_warehouse  # noqa: F401  (session fixture: reference data + synthetic release)
 
 CHROMIUM = shutil.which("chromium")
 try:
@@ -44,10 +43,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(web_warehouse):  # noqa: F811
+def server(synthetic_warehouse):
     import uvicorn
 
-    app = create_app(web_warehouse)
+    app = create_app(synthetic_warehouse)
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)

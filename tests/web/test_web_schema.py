@@ -12,14 +12,14 @@ from schemathesis.checks import not_a_server_error
 
 from icetrack.web import create_app
 
-from test_web_api import INJECTIONS, web_warehouse  # noqa: F401  (session fixture)
+from test_web_api import INJECTIONS
 
 EXAMPLES_PER_OPERATION = 8
 
 
 @pytest.fixture(scope="module")
-def web_app(web_warehouse):  # noqa: F811
-    app = create_app(web_warehouse)
+def web_app(synthetic_warehouse):
+    app = create_app(synthetic_warehouse)
     yield app
     app.state.store.close()
 

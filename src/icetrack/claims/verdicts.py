@@ -34,6 +34,7 @@ from icetrack.claims.registry import DAILY_ONLY, WEEKDAYS, Claim
 from icetrack.domain.catalogue import Definition
 from icetrack.metrics.evidence import observations_in_window, reported_targets
 from icetrack.metrics.publish import DEFAULT_THRESHOLD
+from icetrack.warehouse.vintage import KnownBy, Latest, Vintage
 
 VERDICTS = ("supported", "contradicted", "not checkable", "depends on definition")
 SHIFT_DAYS = 1
@@ -284,8 +285,7 @@ def _person_level(sources: _Sources, claim: Claim, reading: Reading) -> None:
     n_arrests, n_state = sources.cohort_counts(release.release_id, claim.window_start, claim.window_end,
                                                reading.definition.cohort_states)
     national = int(release.aors) >= NATIONAL_AORS
-    editions = [e for (e,) in sources.wh.con.execute(
-        "SELECT DISTINCT edition_id FROM person_files WHERE release_id = ? ORDER BY 1", [release.release_id]).fetchall()]
+    editions = sources.wh.release_edition_ids(release.release_id)
     suppressed = n_state < SUPPRESSION_THRESHOLD
     reading.rows = [{"release_id": release.release_id, "cutoff": str(release.cutoff)[:10],
                      "period_start": str(claim.window_start), "period_end": str(claim.window_end),
@@ -311,7 +311,7 @@ def _person_level(sources: _Sources, claim: Claim, reading: Reading) -> None:
 
 
 def _read(sources: _Sources, claim: Claim, definition: Definition, role: str, shift_days: int,
-          known_by: date | None = None) -> Reading:
+          vintage: Vintage = Latest()) -> Reading:
     con = sources.con
     reading = Reading(definition, role, "unmeasured")
     if claim.statistic == "reported_target":
@@ -337,7 +337,7 @@ def _read(sources: _Sources, claim: Claim, definition: Definition, role: str, sh
     low, high = claim.comparison.bounds()
     for m in definition.measured_by:
         rows = observations_in_window(con, m, claim.window_start, claim.window_end, shift_days,
-                                      known_by).to_pandas()
+                                      vintage).to_pandas()
         rows = rows[rows.grain != "snapshot"]
         if rows.empty:
             continue
@@ -379,9 +379,9 @@ def _verdict(readings: list[Reading]) -> str:
 
 
 def _evaluate(sources: _Sources, claim: Claim, shift_days: int,
-              known_by: date | None = None) -> tuple[str, list[Reading]]:
-    readings = [_read(sources, claim, claim.metric, "speaker", shift_days, known_by)]
-    readings += [_read(sources, claim, d, "alternative", shift_days, known_by) for d in claim.alternatives]
+              vintage: Vintage = Latest()) -> tuple[str, list[Reading]]:
+    readings = [_read(sources, claim, claim.metric, "speaker", shift_days, vintage)]
+    readings += [_read(sources, claim, d, "alternative", shift_days, vintage) for d in claim.alternatives]
     return _verdict(readings), readings
 
 
@@ -393,7 +393,8 @@ def _at_publication(sources: _Sources, claim: Claim, readings: list[Reading],
     if claim.statistic == "reported_target" or not any(
             x.get("published_on") for r in readings if not r.definition.cohort_states for x in r.rows):
         return None
-    then_verdict, then = _evaluate(sources, claim, 0, known_by=claim.published_on)
+    # editions without a publication date are excluded: when they became public is unknown
+    then_verdict, then = _evaluate(sources, claim, 0, KnownBy(claim.published_on, undated="exclude"))
     return {"known_by": str(claim.published_on), "verdict": then_verdict, "changes_verdict": then_verdict != verdict,
             "readings": [{"metric": r.definition.ref, "value": r.value, "kind": r.kind, "outcome": r.outcome,
                           "editions": sorted({x["edition_id"] for x in r.rows}), "reason": r.reason or None,

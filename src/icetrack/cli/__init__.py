@@ -1,5 +1,5 @@
 """The ``icetrack`` command line: one module per command group over the library, rendering results only."""
 
-from icetrack.cli.commands import cli, main
+from icetrack.cli.main import cli, main
 
 __all__ = ["cli", "main"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-# Concepts a target or a series may count. See ../shared/REFERENCE.md section 2.
+# Concepts a target or a series may count (ICE's definitions: the ICE Annual Report and the ICE detention
+# statistics page, https://www.ice.gov/detain/detention-management).
 CONCEPTS = {
     "arrests": "Civil immigration arrests (ERO administrative arrests, including jail transfers / CAP).",
     "at_large_arrests": "Community (at-large) arrests: a subset of ERO administrative arrests.",

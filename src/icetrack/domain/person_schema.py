@@ -4,8 +4,8 @@ Records are already anonymized public FOIA releases (Deportation Data Project fo
 exports). icetrack uses them only for aggregate statistics: nothing here identifies, locates or profiles a
 person, and published breakdowns suppress small cells.
 
-Column names follow the Deportation Data Project's processed release (the reference publisher; see
-``../shared/data/deportationdata-org-docs/``). Readers map every source column onto these through the
+Column names follow the Deportation Data Project's processed release (the reference publisher; see its
+data documentation at https://deportationdata.org). Readers map every source column onto these through the
 crosswalk; a source column with no canonical home is kept, as text, in the ``extra`` map and reported -
 never silently dropped. Every row carries its provenance (release, edition, file, sheet, row).
 

@@ -1,28 +1,14 @@
 """Outcomes of arrests: cohort funnel and time-to-outcome event tables (Ibis; DuckDB or Spark).
 
-Definitions (stated in every output):
-- **Cohort**: arrests with an identifier that are not ``duplicate_likely`` (one per arrest episode), grouped
-  by the period of the arrest date (day, ISO week starting Monday, or month) and optionally one breakdown.
-  Arrests without an identifier cannot be followed and are excluded (their count is reported).
-- **State as of the release cut-off** of each cohort arrest, from the stay linked to it (arrest -> stay rule)
-  and the stay's release reason:
-  ``removed`` (reason mentions removal, or the stay is linked to a removal), ``released`` (any other
-  release reason: bond, recognizance, supervision, parole, terminated proceedings, relief...),
-  ``transferred`` (to the U.S. Marshals or another agency), ``detained`` (the stay is still open at the
-  cut-off - censored, not an outcome), ``not_booked_in`` (no stay linked). ``removed_without_detention`` is
-  an arrest with no stay whose person departed within ``direct_removal_days`` (30) after the arrest.
-- **Time to outcome**: population = cohort arrests linked to a stay (origin ``arrest``) or every stay
-  (origin ``book_in``); time = whole days from origin to the stay's end (floored); the event is the stay's
-  outcome (removal, release, transfer) or censoring at the cut-off for open stays.
+The definitions stated in every output are :data:`icetrack.domain.definitions.OUTCOMES`; a person-level
+release reason's outcome follows :data:`icetrack.domain.rules.PERSON_REASON_OUTCOMES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import ibis
 
+from icetrack.domain import rules
 from icetrack.warehouse import cleaning as clean
 from icetrack.warehouse.engines import PersonTables
 
@@ -40,12 +26,11 @@ BREAKDOWNS = {
 
 
 def classify_reason(reason: ibis.StringValue) -> ibis.StringValue:
+    """:data:`icetrack.domain.rules.PERSON_REASON_OUTCOMES` as an Ibis expression."""
     r = reason.lower()
-    return (ibis.cases(
-        (r.contains("remov"), "removed"),
-        (r.contains("transfer") | r.contains("marshal") | r.contains("other agency"), "transferred"),
-        else_="released",
-    ))
+    return ibis.cases(*[(ibis.or_(*[r.contains(w) for w in words]), state)
+                        for words, state in rules.PERSON_REASON_OUTCOMES],
+                      else_=rules.PERSON_REASON_DEFAULT)
 
 
 def _with_outcome(stays: ibis.Table, removal_links: ibis.Table) -> ibis.Table:

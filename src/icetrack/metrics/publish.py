@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from icetrack.domain import definitions
 from icetrack.metrics import outcomes as oc
-from icetrack.metrics.survival import aalen_johansen, kaplan_meier, median_survival
 from icetrack.metrics.suppression import suppress
+from icetrack.metrics.survival import aalen_johansen, kaplan_meier, median_survival
 
 DEFAULT_THRESHOLD = 10
 
@@ -60,7 +61,7 @@ def published_funnel(pt: oc.PersonTables, period: str = "month", breakdown: str 
                     "audit": table.audit(intervals=False)})
     return {"metric": "cohort_funnel", "period": period, "breakdown": breakdown, "threshold": threshold,
             "states": list(oc.STATES), "synthetic": any(r.get("synthetic") for r in out),
-            "definitions": oc.__doc__, "releases": out}
+            "definitions": definitions.OUTCOMES, "releases": out}
 
 
 def published_survival(pt: oc.PersonTables, origin: str = "arrest", breakdown: str | None = None,
@@ -104,7 +105,7 @@ def published_survival(pt: oc.PersonTables, origin: str = "arrest", breakdown: s
     return {"metric": "time_to_outcome", "origin": origin, "breakdown": breakdown, "threshold": threshold,
             "alpha": alpha, "synthetic": any(r["synthetic"] for r in releases.values()),
             "releases": releases, "groups": groups,
-            "definitions": oc.__doc__ + "\nKaplan-Meier treats release and transfer as censoring (cause-specific); "
+            "definitions": definitions.OUTCOMES + "\nKaplan-Meier treats release and transfer as censoring (cause-specific); "
                            "the cumulative incidence (Aalen-Johansen) is the share of people with each outcome by "
                            "time t under competing risks; CIFs plus the share still open sum to 1."}
 

@@ -1,15 +1,6 @@
 """Revisions: how one published figure moved from edition to edition.
 
-Definitions:
-- A *revision path* lists, for one measure, one set of dimensions and one reference period, the value in
-  every edition that published it, in publication order (publication date, else as-of date).
-- ``change`` is the difference from the previous edition in that order (null for the first).
-- Flag ``as_of_backwards``: the edition's as-of date is earlier than that of an edition published before it
-  (a re-post of older data, or a mis-dated file).
-- Flag ``stale_repost``: every figure of the edition equals those of an earlier edition with other bytes
-  (same tables re-posted under a new name or date).
-- Flag ``same_as_of_differs``: another edition with the same as-of date gives a different value for this
-  figure (e.g. a re-saved or marked-up copy).
+The definitions stated in every output are :data:`icetrack.domain.definitions.REVISIONS`.
 """
 
 from __future__ import annotations

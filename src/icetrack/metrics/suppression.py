@@ -34,30 +34,31 @@ What :func:`suppress` does
    bound).
 
    This is exact non-recoverability, not a width guarantee: a primary cell of 3 beside a complement of 12
-   in a row is known to lie in [0, 15]. :func:`audit` can report intervals narrower than a chosen width.
+   in a row is known to lie in [0, 15]. :func:`~icetrack.metrics.suppression_audit.audit` can report intervals narrower than a chosen width.
 
 With ``totals=False`` nothing is published that links the cells, so only primary suppression applies (do
 not then publish totals elsewhere). :func:`suppress_series` does the same for a single breakdown with its
 total.
 
-:func:`audit` checks a published table independently of how it was suppressed (rank test on the linear
+:func:`~icetrack.metrics.suppression_audit.audit` checks a published table independently of how it was suppressed (rank test on the linear
 system, and - when scipy is installed - feasible intervals by linear programming).
 """
 
 from __future__ import annotations
 
 import heapq
-import math
-import warnings
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-TOTAL = "Total"
-DEFAULT_THRESHOLD = 10
-
+from icetrack.metrics.suppression_audit import (
+    DEFAULT_THRESHOLD,
+    TOTAL,
+    _check_threshold,
+    audit,
+)
 
 # --------------------------------------------------------------------------------------------------------
 # The result
@@ -144,7 +145,7 @@ class SuppressedTable:
         return out
 
     def audit(self, **kwargs) -> list[str]:
-        """:func:`audit` of this table with its own threshold."""
+        """:func:`icetrack.metrics.suppression_audit.audit` of this table with its own threshold."""
         return audit(self, **kwargs)
 
 
@@ -211,12 +212,6 @@ def suppress_series(series: pd.Series, threshold: int = DEFAULT_THRESHOLD, total
         _protect_line(x, supp, allow_zeros)
     return _result(x[:, None], primary[:, None], supp[:, None], index, [name], threshold, allow_zeros,
                    total_label)
-
-
-def _check_threshold(threshold) -> int:
-    if isinstance(threshold, bool) or not float(threshold).is_integer() or threshold < 1:
-        raise ValueError("threshold must be a whole number >= 1")
-    return int(threshold)
 
 
 def _validate(table, total_label) -> tuple[np.ndarray, list, list]:
@@ -502,146 +497,3 @@ def _strong_components(nv: int, adj: list[list[int]]) -> list[int]:
                             break
                     n_comp += 1
     return comp
-
-
-# --------------------------------------------------------------------------------------------------------
-# Audit
-
-
-def audit(published, threshold: int | None = None, *, allow_zeros: bool | None = None,
-          total_label: str | None = None, intervals: bool = True,
-          min_interval: float | None = None) -> list[str]:
-    """Check a published table; returns the problems found (empty list = passes).
-
-    ``published``: a :class:`SuppressedTable`, or a DataFrame with ``NA`` for suppressed values and totals
-    under ``total_label`` (a total column = row totals, a total row = column totals; either, both or none).
-    Defaults (threshold, allow_zeros, total_label) come from the SuppressedTable, else 10 / False / "Total".
-
-    Checks:
-    (a) no shown value (cell or total) is below the threshold (shown zeros are allowed with allow_zeros),
-        and shown values are non-negative whole numbers;
-    (b) shown values are consistent with the totals (lines with nothing suppressed add up);
-    (c) no suppressed value is determined by the linear system of row / column / grand-total equations: the
-        equations restricted to the suppressed unknowns form a matrix A; unknown k is determined iff the
-        unit vector e_k lies in A's row space, i.e. ``matrix_rank([A; e_k]) == matrix_rank(A)`` (computed
-        for all k from one SVD, and also unknown by unknown with matrix_rank up to 200 unknowns);
-    (d) with ``intervals`` and scipy installed: each suppressed value's feasible interval given the shown
-        values and non-negativity, by linear programming (two ``scipy.optimize.linprog`` calls per unknown).
-        A single point is a disclosure (e.g. zeros whose row sum is known to be 0) and is always reported;
-        with ``min_interval`` intervals narrower than that are reported too. Without scipy this check is
-        skipped with a warning (scipy is not a runtime dependency of icetrack).
-    """
-    if isinstance(published, SuppressedTable):
-        frame = published.published
-        threshold = published.threshold if threshold is None else threshold
-        allow_zeros = published.allow_zeros if allow_zeros is None else allow_zeros
-        total_label = published.total_label if total_label is None else total_label
-    else:
-        frame = published
-    threshold = DEFAULT_THRESHOLD if threshold is None else _check_threshold(threshold)
-    allow_zeros = bool(allow_zeros)
-    total_label = TOTAL if total_label is None else total_label
-
-    issues: list[str] = []
-    vals = frame.astype("Float64")
-    known = ~vals.isna().to_numpy()
-    x = vals.to_numpy(dtype=float, na_value=np.nan)
-    rows, cols = list(frame.index), list(frame.columns)
-
-    def name(i, j):
-        return f"({rows[i]!r}, {cols[j]!r})"
-
-    # (a)
-    for i, j in zip(*np.nonzero(known)):
-        v = x[i, j]
-        if v < 0 or v != round(v):
-            issues.append(f"{name(i, j)}: shown value {v:g} is not a non-negative whole number")
-        elif v < threshold and not (allow_zeros and v == 0):
-            issues.append(f"{name(i, j)}: shown value {v:g} is below the threshold {threshold}")
-
-    # the linear system over the unknowns
-    unknown = [(int(i), int(j)) for i, j in zip(*np.nonzero(~known))]
-    col_of = {cell: k for k, cell in enumerate(unknown)}
-    eqs, rhs = [], []
-    has_tc = total_label in cols  # each row has its total
-    has_tr = total_label in rows  # each column has its total
-    lines = []
-    if has_tc:
-        tj = cols.index(total_label)
-        for i in range(len(rows)):
-            lines.append((f"row {rows[i]!r}", [(i, j) for j in range(len(cols)) if j != tj], (i, tj)))
-    if has_tr:
-        ti = rows.index(total_label)
-        for j in range(len(cols)):
-            lines.append((f"column {cols[j]!r}", [(i, j) for i in range(len(rows)) if i != ti], (ti, j)))
-    for label, parts, total in lines:
-        a = np.zeros(len(unknown))
-        b = 0.0
-        for cell, coef in [*((p, 1.0) for p in parts), (total, -1.0)]:
-            if cell in col_of:
-                a[col_of[cell]] += coef
-            else:
-                b -= coef * x[cell]
-        if not a.any():
-            # (b)
-            if abs(b) > 1e-9:
-                issues.append(f"{label}: shown values do not add up to the shown total")
-            continue
-        eqs.append(a)
-        rhs.append(b)
-    if not unknown or not eqs:
-        return issues
-    A, b = np.array(eqs), np.array(rhs)
-
-    # (c)
-    determined = set()
-    for k in _in_row_space(A):
-        determined.add(k)
-        issues.append(f"{name(*unknown[k])}: suppressed value is determined by the shown cells and totals")
-
-    # (d)
-    if intervals:
-        try:
-            from scipy.optimize import linprog
-        except ImportError:
-            warnings.warn("scipy is not installed: feasible-interval check skipped", stacklevel=2)
-            return issues
-        for k, (i, j) in enumerate(unknown):
-            if k in determined:
-                continue
-            c = np.zeros(len(unknown))
-            c[k] = 1.0
-            lo_res = linprog(c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-            if lo_res.status == 2:
-                issues.append("the shown values are infeasible (no non-negative values fit them)")
-                break
-            hi_res = linprog(-c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-            lo = lo_res.fun
-            hi = math.inf if hi_res.status == 3 else -hi_res.fun
-            if hi - lo < 1e-6:
-                issues.append(f"{name(i, j)}: suppressed value is determined given non-negativity "
-                              f"(its only feasible value is {lo:g})")
-            elif min_interval is not None and hi - lo < min_interval:
-                issues.append(f"{name(i, j)}: feasible interval [{lo:g}, {hi:g}] is narrower than "
-                              f"{min_interval:g}")
-    return issues
-
-
-def _in_row_space(A: np.ndarray) -> list[int]:
-    """Unknowns k whose unit vector e_k lies in the row space of A, i.e. whose value the equations fix:
-    ``matrix_rank(vstack(A, e_k)) == matrix_rank(A)``. Computed with one SVD: with V the orthonormal basis
-    of the row space (right singular vectors of the ``matrix_rank(A)`` non-zero singular values), e_k is in
-    it iff its projection keeps norm 1, ``sum(V[:, k]**2) == 1`` (A has entries 0 / +-1, so the rank and the
-    norms are far from round-off). Small systems are also checked with matrix_rank itself, unknown by
-    unknown, and the two must agree."""
-    rank = np.linalg.matrix_rank(A)
-    if rank == 0:
-        return []
-    vt = np.linalg.svd(A, full_matrices=False)[2][:rank]
-    found = [int(k) for k in np.flatnonzero((vt**2).sum(axis=0) > 1 - 1e-8)]
-    if A.shape[1] <= 200:
-        e = np.eye(A.shape[1])
-        by_rank = [k for k in range(A.shape[1]) if np.linalg.matrix_rank(np.vstack((A, e[k]))) == rank]
-        if by_rank != found:  # pragma: no cover - would mean a numerical problem
-            raise RuntimeError("rank test and projection test disagree")
-    return found

@@ -1,19 +1,6 @@
 """Targets ledger: every daily series scored against every target that counts the same thing.
 
-Definitions (stated in every output that uses them):
-
-- A *daily series* is one measure with one set of dimensions at grain ``day``, latest vintage.
-- A target *applies* to a series when both count the same concept (catalogue) and have the same scope
-  (national, or per field office when the series carries an ``aor`` dimension). A target's dates do not
-  restrict which days are scored - a quota reported on Feb 7 describes what was demanded since late
-  January - but days before its ``effective_from`` are counted and reported separately.
-- ``shortfall_low`` = target low end x days covered - total over the covered days (negative = surplus);
-  missing days are not counted as zero, they are reported as ``days_missing``.
-- ``pace_needed_low`` = the daily rate needed on every remaining day up to ``by`` for the total since the
-  series' first day to equal the low end x days; null when ``by`` is not after the last covered day.
-- ``as_published``: each figure on its published reference date. ``shifted_back_one_day``: every date
-  moved back one day, because a post may describe the previous day's activity. Weekend = Saturday, Sunday.
-- Median is the interpolated median.
+The definitions stated in every output are :data:`icetrack.domain.definitions.TARGETS`.
 """
 
 from __future__ import annotations
@@ -26,7 +13,9 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from icetrack.domain import definitions
 from icetrack.domain.catalogue import CATALOGUE
+from icetrack.warehouse.vintage import Latest, Vintage, latest_targets, observations
 
 VARIANTS = {"as_published": 0, "shifted_back_one_day": 1}
 FIELD_OFFICE_DIMS = ("aor", "field_office")
@@ -41,9 +30,9 @@ def _measure_concepts(con) -> ibis.Table:
                                       columns=["measure", "concept"]).astype(str))
 
 
-def daily_series(con, shift_days: int = 0) -> ibis.Table:
-    """Latest-vintage daily observations with their concept and scope, dates moved back ``shift_days``."""
-    obs = con.table("observations_latest")
+def daily_series(con, shift_days: int = 0, *, vintage: Vintage = Latest()) -> ibis.Table:
+    """Daily observations of ``vintage`` with their concept and scope, dates moved back ``shift_days``."""
+    obs = observations(con, vintage)
     daily = obs.filter(obs.grain == "day")
     scope = ibis.ifelse(
         ibis.or_(*[daily.dims.contains(k) for k in FIELD_OFFICE_DIMS]), "field_office", "national"
@@ -86,14 +75,14 @@ def series_stats(daily: ibis.Table) -> ibis.Table:
     )
 
 
-def comparators(con) -> ibis.Table:
+def comparators(con, *, vintage: Vintage = Latest()) -> ibis.Table:
     """Announced targets plus baselines derived from fiscal-year totals of the same concept (value / days)."""
-    t = con.table("targets_latest")
+    t = latest_targets(con)
     announced = t.select(
         "target_id", "kind", "label", "concept", "scope", "value_low", "value_high", "unit", "announced_on",
         "effective_from", "reported_by", "source_url", "note", "edition_id",
     )
-    obs = con.table("observations_latest")
+    obs = observations(con, vintage)
     fy = obs.filter((obs.grain == "fiscal_year") & (obs.dims_key == "")).join(_measure_concepts(con), "measure")
     ndays = (fy.period_end.delta(fy.period_start, unit="day") + 1).cast("float64")
     rate = fy.value / ndays
@@ -158,13 +147,13 @@ def default_by(last_day: date) -> date:
     return date(y, m, monthrange(y, m)[1])
 
 
-def targets_ledger(con, by: date | None = None) -> dict[str, Any]:
-    """The full ledger as a JSON-ready dict (see module docstring for every definition)."""
-    comp_expr = comparators(con)
+def targets_ledger(con, by: date | None = None, *, vintage: Vintage = Latest()) -> dict[str, Any]:
+    """The full ledger as a JSON-ready dict (every definition: :data:`icetrack.domain.definitions.TARGETS`)."""
+    comp_expr = comparators(con, vintage=vintage)
     comp = comp_expr.to_pandas()
     series: dict[tuple[str, str], dict[str, Any]] = {}
     for variant, shift in VARIANTS.items():
-        daily = daily_series(con, shift)
+        daily = daily_series(con, shift, vintage=vintage)
         stats = series_stats(daily).to_pandas()
         scores = target_scores(daily, comp_expr).to_pandas()
         for s in stats.itertuples(index=False):
@@ -193,7 +182,7 @@ def targets_ledger(con, by: date | None = None) -> dict[str, Any]:
         entry["targets"] = sorted(entry["targets"].values(), key=lambda t: (t["kind"] != "target", t["value_low"], t["value_high"], t["target_id"]))
         out.append(entry)
     return {
-        "definitions": __doc__.split("Definitions (stated in every output that uses them):")[1].strip(),
+        "definitions": definitions.TARGETS,
         "by": by.isoformat() if by else None,
         "series": sorted(out, key=lambda e: (e["concept"] != "arrests", e["measure"], e["dims_key"])),
     }

@@ -4,11 +4,11 @@ Records are already-anonymized public FOIA releases, used only for aggregate sta
 identifies, locates or profiles a person. The exports carry no person identifier (``unique_identifier`` is
 null) and ICE redacted the event number and date of birth in every row.
 
-Layout (``uwchr-ice-enforce/aor-seattle-raw/*.csv.gz``): pipe-delimited, gzipped, with a title block above
-the header - 6 lines in the 'UW v. DHS - ICE Productions' files (header on line 7), 5 in the CAP files
-(header on line 6). The header is found by content (the first line within the first 20 whose cells are
-mostly known column names), never by a fixed line number. The table comes from the title line just above
-the header:
+Layout (``aor-seattle/import/frozen/*.csv.gz`` in https://github.com/UWCHR/ice-enforce): pipe-delimited,
+gzipped, with a title block above the header - 6 lines in the 'UW v. DHS - ICE Productions' files (header on
+line 7), 5 in the CAP files (header on line 6). The header is found by content (the first line within the
+first 20 whose cells are mostly known column names), never by a fixed line number. The table comes from the
+title line just above the header:
 
 =========================================  =================  ==========================================
 title contains                             table              notes
@@ -45,23 +45,17 @@ import csv
 import gzip
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from icetrack.domain.person_schema import EVENT_DATE, PersonRelease, ReaderReport
 from icetrack.domain.edition import SourceError
-from icetrack.sources.ddp import (  # the canonicalisation code is shared with the DDP readers
-    Crosswalk,
-    _edition,
-    _is_gzip,
-    _Plan,
-    _Sink,
-    load_crosswalk,
-    title_cutoff,
-)
+from icetrack.domain.person_schema import EVENT_DATE, PersonRelease, ReaderReport
+from icetrack.sources.canonical.crosswalk import Crosswalk, load_crosswalk
+from icetrack.sources.canonical.plan import Plan, Sink
+from icetrack.sources.canonical.release import is_gzip, person_edition, title_cutoff
 
 SOURCE = "ice_ero_lesa"
 PUBLISHER = ("U.S. Immigration and Customs Enforcement, ERO-LESA Statistical Tracking Unit "
@@ -115,18 +109,40 @@ def read_ero_lesa(path: str | Path, release_id: str | None = None, chunk_rows: i
     if release_id is None:
         release_id = _production_release_id(titles, cap)
     report = ReaderReport()
-    sink = _Sink(table, report)
-    required: tuple[str, ...] = (EVENT_DATE[table],)
-    if cap and table in ("encounters", "removals"):
-        required = ()
-        if table == "encounters":
-            report.warnings.append("encounters: the CAP export publishes no encounter date; event_date is null")
-        else:
-            report.warnings.append("removals: the CAP export publishes no departure date (departed_date is null); "
-                                   "its 'Arrest Date' is the earlier arrest, loaded as apprehension_date")
-    plan = _Plan(path, table, header, crosswalk, sink, required=required, where=table)
-    edition = _edition(path, SOURCE, PUBLISHER, title=table_title or None,
-                       note=" / ".join(titles[:-1]) or None, as_of=cutoff, url=URL)
+    sink = Sink(table, report)
+    plan = Plan(path, table, header, crosswalk, sink, required=_required(table, cap, report), where=table)
+    edition = person_edition(path, SOURCE, PUBLISHER, title=table_title or None,
+                             note=" / ".join(titles[:-1]) or None, as_of=cutoff, url=URL)
+    constants = _constants(plan, removal_type, table_title, report)
+
+    def convert(arrays: list[pa.Array], rows: list[int]) -> pa.RecordBatch | None:
+        return plan.convert(arrays, np.asarray(rows, np.int64), release_id=release_id,
+                            edition_id=edition.edition_id, file_name=path.name, sheet=None, synthetic=False,
+                            constants=constants)
+
+    def batches() -> Iterator[tuple[str, pa.RecordBatch]]:
+        for out in _stream(path, header_line, len(header), chunk_rows, convert, report, table):
+            yield table, out
+        sink.finish()
+
+    return PersonRelease(edition, release_id, cutoff, batches(), report)
+
+
+def _required(table: str, cap: bool, report: ReaderReport) -> tuple[str, ...]:
+    """The event date, except in the CAP encounters and removals, which publish none (said in a warning)."""
+    if not (cap and table in ("encounters", "removals")):
+        return (EVENT_DATE[table],)
+    if table == "encounters":
+        report.warnings.append("encounters: the CAP export publishes no encounter date; event_date is null")
+    else:
+        report.warnings.append("removals: the CAP export publishes no departure date (departed_date is null); "
+                               "its 'Arrest Date' is the earlier arrest, loaded as apprehension_date")
+    return ()
+
+
+def _constants(plan: Plan, removal_type: str | None, table_title: str, report: ReaderReport) -> dict[str, object]:
+    """Canonical columns filled for every row: the removal type, and the AOR a title scopes the file to."""
+    table = plan.table
     constants: dict[str, object] = {"removal_type": removal_type} if table == "removals" and removal_type else {}
     # The 'UW v. DHS' titles scope the whole file to one AOR ("... for the Seattle Area of Responsibility")
     # and print no AOR column: the AOR column of arrests / removals is filled from the title, and said so.
@@ -136,67 +152,65 @@ def read_ero_lesa(path: str | Path, release_id: str | None = None, chunk_rows: i
         constants[aor_col] = f"{scope.group(1).strip()} Area of Responsibility"
         report.warnings.append(f"{table}: no AOR column; {aor_col} = {constants[aor_col]!r} for every row, from "
                                f"the title {table_title!r}")
+    return constants
 
-    def batches() -> Iterator[tuple[str, pa.RecordBatch]]:
-        width = len(header)
-        cols: list[list[str]] = [[] for _ in range(width)]
-        rows: list[int] = []
-        blank = short = 0
 
-        def flush():
-            arrays = [pa.array(c, pa.string()) for c in cols]
-            out = plan.convert(arrays, np.asarray(rows, np.int64), release_id=release_id,
-                               edition_id=edition.edition_id, file_name=path.name, sheet=None, synthetic=False,
-                               constants=constants)
-            for c in cols:
-                c.clear()
-            rows.clear()
-            return out
+def _stream(path: Path, header_line: int, width: int, chunk_rows: int,
+            convert: Callable[[list[pa.Array], list[int]], pa.RecordBatch | None], report: ReaderReport,
+            table: str) -> Iterator[pa.RecordBatch]:
+    """The records below the header, converted in batches of ``chunk_rows``; blank lines skipped and short
+    rows padded (both counted in warnings), a row with extra non-blank fields refused."""
+    cols: list[list[str]] = [[] for _ in range(width)]
+    rows: list[int] = []
+    blank = short = 0
 
-        lines = _lines(path)
-        reader = csv.reader((t for _, t in lines), delimiter=DELIMITER)
-        last = 0
-        try:
-            for rec in reader:
-                start, last = last + 1, reader.line_num
-                if start <= header_line:
-                    continue
-                if not any(v.strip() for v in rec):
-                    blank += 1
-                    continue
-                if len(rec) > width:
-                    if any(v.strip() for v in rec[width:]):
-                        raise SourceError(path, f"row has {len(rec)} fields but the header has {width}",
-                                          where=table, row=start)
-                    rec = rec[:width]
-                elif len(rec) < width:
-                    short += 1
-                    rec = rec + [""] * (width - len(rec))
-                for c, v in zip(cols, rec):
-                    c.append(v)
-                rows.append(start)
-                if len(rows) >= chunk_rows:
-                    out = flush()
-                    if out is not None:
-                        yield table, out
-        except csv.Error as exc:
-            raise SourceError(path, f"malformed pipe-delimited record: {exc}", where=table, row=last + 1) from None
-        if rows:
-            out = flush()
-            if out is not None:
-                yield table, out
-        if blank:
-            report.warnings.append(f"{table}: {blank:,} blank line(s) skipped")
-        if short:
-            report.warnings.append(f"{table}: {short:,} row(s) with fewer fields than the header (padded blank)")
-        sink.finish()
+    def flush():
+        out = convert([pa.array(c, pa.string()) for c in cols], rows)
+        for c in cols:
+            c.clear()
+        rows.clear()
+        return out
 
-    return PersonRelease(edition, release_id, cutoff, batches(), report)
+    reader = csv.reader((t for _, t in _lines(path)), delimiter=DELIMITER)
+    last = 0
+    try:
+        for rec in reader:
+            start, last = last + 1, reader.line_num
+            if start <= header_line:
+                continue
+            if not any(v.strip() for v in rec):
+                blank += 1
+                continue
+            if len(rec) > width:
+                if any(v.strip() for v in rec[width:]):
+                    raise SourceError(path, f"row has {len(rec)} fields but the header has {width}",
+                                      where=table, row=start)
+                rec = rec[:width]
+            elif len(rec) < width:
+                short += 1
+                rec = rec + [""] * (width - len(rec))
+            for c, v in zip(cols, rec):
+                c.append(v)
+            rows.append(start)
+            if len(rows) >= chunk_rows:
+                out = flush()
+                if out is not None:
+                    yield out
+    except csv.Error as exc:
+        raise SourceError(path, f"malformed pipe-delimited record: {exc}", where=table, row=last + 1) from None
+    if rows:
+        out = flush()
+        if out is not None:
+            yield out
+    if blank:
+        report.warnings.append(f"{table}: {blank:,} blank line(s) skipped")
+    if short:
+        report.warnings.append(f"{table}: {short:,} row(s) with fewer fields than the header (padded blank)")
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, text) of the decompressed file; gzip and UTF-8 problems become SourceError."""
-    gz = _is_gzip(path)
+    gz = is_gzip(path)
     fh = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115 - closed in the finally below
     lineno = offset = 0
     stream = "decompressed stream" if gz else "file"

@@ -1,4 +1,4 @@
-"""Cleaning and linkage rules for person-level records (../shared/REFERENCE.md section 3).
+"""Cleaning and linkage rules for person-level records (the Deportation Data Project's published rules).
 
 Every rule is a pure Ibis expression over canonical tables, so it runs unchanged on DuckDB or Spark, and
 every threshold is a parameter (defaults = the Deportation Data Project's rules). Nothing is deleted: a
@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import ibis
@@ -223,3 +224,26 @@ def link_stays_to_removals(stay_table: ibis.Table, removals: ibis.Table, p: Clea
         "stay_key", "removal_key", *STAY_KEY_COLUMNS, days_book_out_to_departure=diff, absdiff=diff.abs(),
         tiebreak=j.removal_key)
     return _one_to_one(cand, "stay_key", "removal_key", p.max_matching_rounds, materialize)
+
+
+DERIVED_TABLES = ("arrest_episodes", "detention_stints_dedup", "detention_stays", "stay_arrest_links",
+                  "stay_removal_links")
+
+
+def derived_tables(canonical: Callable[[str], ibis.Table], p: CleaningParams,
+                   store: Callable[[str, ibis.Table], ibis.Table],
+                   materialize_rounds: Callable[[ibis.Table], ibis.Table] | None = None) -> dict[str, ibis.Table]:
+    """The derived person-level tables built from the canonical ones, in order, on any engine: the one
+    pipeline. ``canonical(name)`` gives a canonical table; ``store(name, expr)`` keeps one derived table
+    (a warehouse table on DuckDB, a cached DataFrame on Spark) and returns what later steps read;
+    ``materialize_rounds`` is applied to each matching round (see :func:`_one_to_one`)."""
+    out = {"arrest_episodes": store("arrest_episodes", arrest_episodes(canonical("arrests"), p))}
+    out["detention_stints_dedup"] = store("detention_stints_dedup", deduplicated_stints(canonical("detention_stints")))
+    out["detention_stays"] = store("detention_stays", stays(out["detention_stints_dedup"],
+                                                            release_cutoffs(canonical("person_files"))))
+    links = link_arrests_to_stays(canonical("arrests"), out["arrest_episodes"], out["detention_stays"], p,
+                                  materialize_rounds)
+    out["stay_arrest_links"] = store("stay_arrest_links", links.drop("absdiff", "tiebreak"))
+    links = link_stays_to_removals(out["detention_stays"], canonical("removals"), p, materialize_rounds)
+    out["stay_removal_links"] = store("stay_removal_links", links.drop("absdiff", "tiebreak"))
+    return out

@@ -126,13 +126,11 @@ def spark_tables(wh, master: str | None = None, params: clean.CleaningParams | N
     spark = spark_session(master)
     con = ibis.pyspark.connect(spark)
     t = {name: con.read_parquet(str(folder / f"{name}.parquet"), table_name=f"icetrack_{name}") for name in CANONICAL}
-    cutoffs = clean.release_cutoffs(t["person_files"])
-    episodes = clean.arrest_episodes(t["arrests"], params)
-    stays = clean.stays(clean.deduplicated_stints(t["detention_stints"]), cutoffs)
-    # cached: several metrics reuse them, and the matching rounds would otherwise be recomputed
-    stays, episodes = stays.cache(), episodes.cache()
     cache = lambda e: e.cache()  # noqa: E731
-    arrest_links = clean.link_arrests_to_stays(t["arrests"], episodes, stays, params, materialize=cache)
-    removal_links = clean.link_stays_to_removals(stays, t["removals"], params, materialize=cache)
-    return PersonTables(t["arrests"], episodes, stays, arrest_links, removal_links, t["removals"], cutoffs,
-                        materialize=cache), con
+    # cached: several metrics reuse episodes and stays, and the matching rounds would otherwise be recomputed
+    derived = clean.derived_tables(
+        t.__getitem__, params, lambda name, e: e.cache() if name in ("arrest_episodes", "detention_stays") else e,
+        materialize_rounds=cache)
+    return PersonTables(t["arrests"], derived["arrest_episodes"], derived["detention_stays"],
+                        derived["stay_arrest_links"], derived["stay_removal_links"], t["removals"],
+                        clean.release_cutoffs(t["person_files"]), materialize=cache), con

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, time, timezone
+from datetime import datetime, time
 from typing import Any
 
 import pyarrow as pa
 
-from icetrack.warehouse import cleaning as clean
-from icetrack.domain.person_schema import EVENT_DATE, TABLES, PersonRelease
 from icetrack.domain.edition import SourceError
-from icetrack.warehouse.store import LoadResult, Warehouse, WarehouseError
+from icetrack.domain.person_schema import EVENT_DATE, TABLES, PersonRelease
+from icetrack.warehouse import cleaning as clean
+from icetrack.warehouse.store import (
+    LoadResult,
+    Warehouse,
+    WarehouseError,
+    insert_editions,
+)
 
 _DUCK_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE",
                pa.bool_(): "BOOLEAN", pa.timestamp("us"): "TIMESTAMP",
@@ -148,12 +153,7 @@ def _commit_staged(con, release: PersonRelease, staging: dict[str, str], total: 
     for table, name in staging.items():
         con.execute(f'INSERT INTO {table} SELECT * FROM "{name}"')
     rep = release.report
-    con.execute(
-        "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256, ed.size_bytes,
-         ed.published_on, ed.as_of, datetime.now(timezone.utc).replace(tzinfo=None), ed.parser_version,
-         ed.synthetic, ed.completeness, ed.note, 0, 0],
-    )
+    insert_editions(con, [(ed, 0, 0)])
     if release.cutoff:
         cutoff = datetime.combine(release.cutoff, time(23, 59, 59))
     else:
@@ -196,15 +196,11 @@ def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams
         t = ib.table(name)
         return t.filter(t.release_id == release_id)
 
-    _replace(con, ib, "arrest_episodes", release_id, clean.arrest_episodes(table("arrests"), params))
-    _replace(con, ib, "detention_stints_dedup", release_id, clean.deduplicated_stints(table("detention_stints")))
-    stay_table = clean.stays(table("detention_stints_dedup"), clean.release_cutoffs(table("person_files")))
-    _replace(con, ib, "detention_stays", release_id, stay_table)
-    stays_t = table("detention_stays")
-    arrest_links = clean.link_arrests_to_stays(table("arrests"), table("arrest_episodes"), stays_t, params)
-    _replace(con, ib, "stay_arrest_links", release_id, arrest_links.drop("absdiff", "tiebreak"))
-    removal_links = clean.link_stays_to_removals(stays_t, table("removals"), params)
-    _replace(con, ib, "stay_removal_links", release_id, removal_links.drop("absdiff", "tiebreak"))
+    def store(name, expr):
+        _replace(con, ib, name, release_id, expr)
+        return table(name)
+
+    clean.derived_tables(table, params, store)
     return _log_rules(con, release_id, params)
 
 

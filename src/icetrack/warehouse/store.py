@@ -14,11 +14,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+import ibis
 import pandas as pd
 import pyarrow as pa
 from platformdirs import user_data_dir
 
-from icetrack.domain.edition import ParsedSource, SourceError
+from icetrack.domain.edition import EditionInfo, ParsedSource, SourceError
+from icetrack.warehouse.vintage import (
+    Latest,
+    Vintage,
+    latest_targets,
+    observations,
+    parse_vintage,
+)
 
 SCHEMA_VERSION = "2"
 
@@ -66,7 +74,7 @@ CREATE TABLE IF NOT EXISTS targets (
     target_id       VARCHAR NOT NULL,
     kind            VARCHAR NOT NULL,   -- 'target' (a goal/quota) or 'baseline' (a reported past rate)
     label           VARCHAR NOT NULL,
-    concept         VARCHAR NOT NULL,   -- what it counts, e.g. 'arrests' (see metrics.catalogue)
+    concept         VARCHAR NOT NULL,   -- what it counts, e.g. 'arrests' (see domain.catalogue)
     scope           VARCHAR NOT NULL,   -- 'national' or 'field_office'
     value_low       DOUBLE NOT NULL,
     value_high      DOUBLE NOT NULL,
@@ -85,21 +93,19 @@ CREATE TABLE IF NOT EXISTS measure_definitions (
     definition  VARCHAR,
     PRIMARY KEY (edition_id, measure)
 );
--- The vintage a reader means by default: for each figure, the value from the edition queried last
--- (as-of date, then publication date, then ingestion time).
-CREATE OR REPLACE VIEW observations_latest AS
-SELECT o.*, e.as_of, e.published_on, e.source, e.synthetic
-FROM observations o JOIN editions e USING (edition_id)
-QUALIFY row_number() OVER (
-    PARTITION BY o.measure, o.dims_key, o.period_start, o.period_end
-    ORDER BY coalesce(e.as_of, e.published_on) DESC NULLS LAST, e.ingested_at DESC, e.edition_id DESC
-) = 1;
--- Targets: a target re-published in a later edition of the same file replaces the earlier one.
-CREATE OR REPLACE VIEW targets_latest AS
-SELECT t.*, e.file_name
-FROM targets t JOIN editions e USING (edition_id)
-QUALIFY row_number() OVER (PARTITION BY t.target_id ORDER BY e.ingested_at DESC, e.edition_id DESC) = 1;
 """
+
+
+def insert_editions(con: duckdb.DuckDBPyConnection, editions: list[tuple[EditionInfo, int, int]]) -> None:
+    """Record editions (each with its number of observations and targets), ingested now; the caller holds
+    the transaction. The one place an edition row is written."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.executemany(
+        "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [[ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256, ed.size_bytes,
+          ed.published_on, ed.as_of, now, ed.parser_version, ed.synthetic, ed.completeness, ed.note, n_obs, n_tgt]
+         for ed, n_obs, n_tgt in editions],
+    )
 
 
 class WarehouseError(RuntimeError):
@@ -130,6 +136,7 @@ class Warehouse:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self._ibis = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -200,14 +207,7 @@ class Warehouse:
     def _insert_all(self, parsed: list[ParsedSource]) -> None:
         """Insert editions and their rows; the caller holds the transaction. One bulk INSERT for all rows."""
         con = self.con
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        con.executemany(
-            "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [[p.edition.edition_id, p.edition.source, p.edition.publisher, p.edition.title, p.edition.original_url,
-              p.edition.file_name, p.edition.sha256, p.edition.size_bytes, p.edition.published_on, p.edition.as_of,
-              now, p.edition.parser_version, p.edition.synthetic, p.edition.completeness, p.edition.note,
-              p.observations.num_rows, len(p.targets)] for p in parsed],
-        )
+        insert_editions(con, [(p.edition, p.observations.num_rows, len(p.targets)) for p in parsed])
         staged = pa.concat_tables([
             p.observations.append_column("edition_id", pa.array([p.edition.edition_id] * p.observations.num_rows,
                                                                 pa.string()))
@@ -287,8 +287,42 @@ class Warehouse:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def edition_file_name(self, edition_id: str) -> str:
+        row = self.con.execute("SELECT file_name FROM editions WHERE edition_id = ?", [edition_id]).fetchone()
+        if row is None:
+            raise WarehouseError(f"{self.path}: no edition {edition_id!r}")
+        return row[0]
+
+    def same_data_date_pairs(self) -> list[tuple[str, str, object]]:
+        """Every pair (a, b, as_of) of editions of one source sharing an as-of date, a < b."""
+        return self.con.execute(
+            """SELECT a.edition_id, b.edition_id, a.as_of FROM editions a JOIN editions b
+               ON a.source = b.source AND a.as_of = b.as_of AND a.edition_id < b.edition_id ORDER BY a.as_of"""
+        ).fetchall()
+
+    def held_sha256s(self) -> set[str]:
+        return {r[0] for r in self.con.execute("SELECT sha256 FROM editions").fetchall()}
+
+    def person_edition_ids(self) -> list[str]:
+        """Editions of the loaded person-level files (none when no person-level release is loaded)."""
+        if not _has_table(self.con, "person_files"):
+            return []
+        return [r[0] for r in self.con.execute("SELECT edition_id FROM person_files ORDER BY edition_id").fetchall()]
+
+    def release_edition_ids(self, release_id: str) -> list[str]:
+        """Editions (files) of one loaded person-level release."""
+        rows = self.con.execute("SELECT DISTINCT edition_id FROM person_files WHERE release_id = ? ORDER BY 1",
+                                [release_id]).fetchall()
+        return [r[0] for r in rows]
+
+    def cursor(self) -> "Warehouse":
+        """Another handle on the same open database (its own DuckDB cursor), e.g. one per server thread."""
+        return Warehouse(self.con.cursor(), self.path, self.read_only)
+
     def targets(self) -> pd.DataFrame:
-        return self.con.execute("SELECT * FROM targets_latest ORDER BY kind DESC, value_low, value_high, target_id").df()
+        t = latest_targets(self.ibis())
+        t = t.order_by([ibis.desc(t.kind), t.value_low, t.value_high, t.target_id])
+        return self.con.sql(self.ibis().compile(t)).df()
 
     def measures(self) -> pd.DataFrame:
         return self.con.execute(
@@ -298,37 +332,31 @@ class Warehouse:
                FROM observations GROUP BY measure ORDER BY measure"""
         ).df()
 
-    def series_arrow(self, measure: str, *, vintage: str = "latest", dims: dict[str, str] | None = None,
+    def series_arrow(self, measure: str, *, vintage: Vintage | str = Latest(), dims: dict[str, str] | None = None,
                      grain: str | None = None) -> pa.Table:
-        """One measure as a long table. ``vintage``: 'latest', 'all' or an edition id."""
-        where, params = ["measure = ?"], [measure]
+        """One measure as a long table. ``vintage``: a :data:`~icetrack.warehouse.vintage.Vintage`, or the text
+        'latest', 'all' or an edition id."""
+        con = self.ibis()
+        t = observations(con, parse_vintage(vintage))
+        t = t.filter(t.measure == measure)
         for k, v in (dims or {}).items():
-            where.append("dims[?] = ?")
-            params += [k, v]
+            t = t.filter(t.dims.get(k) == v)
         if grain:
-            where.append("grain = ?")
-            params.append(grain)
-        if vintage == "latest":
-            rel = "observations_latest"
-        else:
-            rel = ("(SELECT o.*, e.as_of, e.published_on, e.source, e.synthetic FROM observations o "
-                   "JOIN editions e USING (edition_id))")
-            if vintage != "all":
-                where.append("edition_id = ?")
-                params.append(vintage)
-        sql = (f"SELECT edition_id, measure, dims, dims_key, period_start, period_end, grain, value, unit, as_of, "
-               f"published_on, source_url, note, synthetic FROM {rel} WHERE {' AND '.join(where)} "
-               f"ORDER BY dims_key, period_start, period_end, coalesce(as_of, published_on)")
-        return self.con.sql(sql, params=params).to_arrow_table()
+            t = t.filter(t.grain == grain)
+        t = t.select("edition_id", "measure", "dims", "dims_key", "period_start", "period_end", "grain", "value",
+                     "unit", "as_of", "published_on", "source_url", "note", "synthetic")
+        t = t.order_by(["dims_key", "period_start", "period_end", ibis.coalesce(t.as_of, t.published_on)])
+        return self.con.sql(con.compile(t)).to_arrow_table()
 
     def series(self, measure: str, **kw) -> pd.DataFrame:
         return self.series_arrow(measure, **kw).to_pandas()
 
     def ibis(self):
-        """An Ibis connection over this warehouse's DuckDB connection (for metrics)."""
-        import ibis
-
-        return ibis.duckdb.from_connection(self.con)
+        """The Ibis backend over this warehouse's DuckDB connection (for metrics); made once per handle, since
+        making one takes about a fifth of a second."""
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:

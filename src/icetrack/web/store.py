@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from icetrack.domain.edition import file_digest
-from icetrack.sources.ice_detention_bundle import bundled_sha256s
-from icetrack.warehouse.reference import reference_files
 from icetrack.warehouse import Warehouse, WarehouseError, open_warehouse
+from icetrack.warehouse.reference import bundled_sha256s, reference_files
 
 
 class ReadOnlyStore:
@@ -32,7 +31,7 @@ class ReadOnlyStore:
         # A read-only open cannot load the bundled reference figures (a read-write open does that on
         # first use), and a dashboard without them would silently lack the targets and the workbook series.
         wanted = {file_digest(p)[0] for p in reference_files()} | set(bundled_sha256s())
-        held = {r[0] for r in self._root.con.execute("SELECT sha256 FROM editions").fetchall()}
+        held = self._root.held_sha256s()
         missing = wanted - held
         if missing:
             self._root.close()
@@ -44,17 +43,9 @@ class ReadOnlyStore:
         """This thread's read-only Warehouse (its own cursor)."""
         wh = getattr(self._local, "warehouse", None)
         if wh is None:
-            wh = Warehouse(self._root.con.cursor(), self.path, read_only=True)
+            wh = self._root.cursor()  # its Ibis backend is made once and reused by every figure
             self._local.warehouse = wh
         return wh
-
-    def ibis(self):
-        """This thread's Ibis backend over its cursor."""
-        backend = getattr(self._local, "ibis", None)
-        if backend is None:
-            backend = self.warehouse().ibis()
-            self._local.ibis = backend
-        return backend
 
     def version(self) -> tuple[int, int]:
         """(mtime in ns, size) of the warehouse file: part of every cache key."""

@@ -1,0 +1,69 @@
+"""The loaded editions, the measures, one measure's series in any vintage, and one figure's revisions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from icetrack.domain import definitions
+from icetrack.domain.catalogue import CATALOGUE
+from icetrack.figures.result import NotFound, Result, editions_by_id, frame_rows, provenance
+from icetrack.metrics import revisions as rv
+
+SERIES_COLUMNS = ["measure", "dims_key", "period_start", "period_end", "grain", "value", "unit", "edition_id",
+                  "as_of", "published_on", "source_url", "note", "synthetic"]
+EDITIONS_DEFINITION = ("Each edition is one published file, identified by its sha256; as_of is when the source "
+                       "system was queried.")
+
+
+def sources(wh) -> Result:
+    """Every loaded edition with its provenance."""
+    df = wh.editions()
+    rows = frame_rows(df, [c for c in df.columns if c != "ingested_at"])
+    return Result(rows, {"editions": [], "synthetic": any(r["synthetic"] for r in rows),
+                         "definitions": EDITIONS_DEFINITION})
+
+
+def measures(wh) -> Result:
+    """The measures in the warehouse with their catalogue label, concept and definition."""
+    rows = frame_rows(wh.measures())
+    for r in rows:
+        m = CATALOGUE.get(r["measure"])
+        r["label"], r["concept"], r["definition"] = ((m.label, m.concept, m.definition) if m
+                                                     else (r["measure"], None, None))
+    return Result(rows, {"editions": [], "synthetic": False, "definitions": None})
+
+
+def check_measure(wh, measure: str) -> None:
+    if measure not in set(wh.measures().measure):
+        raise NotFound(f"unknown measure '{measure}'")
+
+
+def series(wh, measure: str, vintage: str = "latest", dims: dict[str, str] | None = None, grain: str | None = None,
+           start: date | None = None, end: date | None = None) -> Result:
+    """One measure's figures in ``vintage`` ('latest', 'all' or an edition id), optionally one date range."""
+    check_measure(wh, measure)
+    if vintage not in ("latest", "all") and vintage not in editions_by_id(wh):
+        raise NotFound(f"unknown edition '{vintage}'")
+    dims = dims or {}
+    df = wh.series(measure, vintage=vintage, dims=dims, grain=grain)
+    if start:
+        df = df[pd.to_datetime(df.period_end) >= pd.Timestamp(start)]
+    if end:
+        df = df[pd.to_datetime(df.period_start) <= pd.Timestamp(end)]
+    m = CATALOGUE.get(measure)
+    return Result(frame_rows(df, SERIES_COLUMNS), provenance(wh, df.edition_id, m.definition if m else None),
+                  detail={"measure": measure, "vintage": vintage, "filters": dims})
+
+
+def revisions(wh, measure: str, period: str, dims: dict[str, str] | None = None) -> Result:
+    """How one figure (measure, dimensions, period) changed from edition to edition."""
+    check_measure(wh, measure)
+    result = rv.revisions(wh.ibis(), measure, period, dims or {})
+    rows = [{"measure": measure, "dims_key": s["dims_key"], "period_start": result["period_start"],
+             "period_end": result["period_end"], "unit": s["unit"], **{k: e[k] for k in
+             ("edition_id", "file_name", "published_on", "as_of", "value", "change")}, "flags": " ".join(e["flags"])}
+            for s in result["series"] for e in s["editions"]]
+    return Result(rows, provenance(wh, [r["edition_id"] for r in rows], definitions.REVISIONS.strip()),
+                  detail=result)

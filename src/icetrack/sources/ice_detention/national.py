@@ -1,0 +1,190 @@
+"""Readers of the national tables on the ``Detention ...`` sheet (one function per table layout)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from icetrack.domain.edition import SourceError
+from icetrack.sources.ice_detention.labels import AGENCIES, UNIT_ADP, UNIT_DAYS, UNIT_PERSONS, agency_of, text_key
+from icetrack.sources.ice_detention.observations import (
+    ParseContext,
+    criminality_of,
+    emit_series,
+    release_reason_of,
+    require_values,
+)
+from icetrack.sources.ice_detention.tables import (
+    TITLE_ADP,
+    TITLE_ADP_BY_FACILITY,
+    TITLE_ALOS,
+    TITLE_ALOS_BY_FACILITY,
+    TITLE_BOOK_INS_BY_FACILITY,
+    TITLE_BOOK_OUTS,
+    TITLE_BOOK_OUTS_BY_FACILITY,
+    TITLE_DISPOSITION,
+    Table,
+)
+
+
+def read_currently_detained(ctx: ParseContext, table: Table) -> None:
+    before = len(ctx.rows)
+    agency_columns = [(c, agency_of(h)) for c, h in table.columns if not text_key(h).startswith("percent")]
+    for _, agency in agency_columns:
+        if agency not in AGENCIES:
+            ctx.warn_unknown(table, "agency column", agency)
+    for row in table.body:
+        criminality = criminality_of(ctx, table, table.label(row))
+        for col, agency in agency_columns:
+            value = table.grid.number(row, col)
+            if value is not None:
+                ctx.add_snapshot("currently_detained", {"criminality": criminality, "agency": agency}, value,
+                                 UNIT_PERSONS)
+    require_values(ctx, table, before)
+    if not any(r["measure"] == "currently_detained" and r["dims"] == {"criminality": "Total", "agency": "Total"}
+               for r in ctx.rows[before:]):
+        raise SourceError(ctx.path, "no Total/Total cell in the currently-detained table", where=table.where)
+
+
+def _read_disposition(ctx: ParseContext, table: Table) -> None:
+    for row in table.body:
+        disposition = table.label(row)
+        for col, facility_type in table.columns:
+            value = table.grid.number(row, col)
+            if value is not None and disposition:
+                ctx.add_snapshot("currently_detained_by_disposition",
+                                 {"disposition": disposition, "facility_type": facility_type}, value, UNIT_PERSONS)
+
+
+def read_book_ins(ctx: ParseContext, table: Table) -> None:
+    before = len(ctx.rows)
+    for row in table.body:
+        agency = agency_of(table.label(row))
+        if agency not in AGENCIES:
+            ctx.warn_unknown(table, "agency", agency)
+        emit_series(ctx, table, row, "book_ins", "book-ins", {"agency": agency}, fy_total_column=False)
+    require_values(ctx, table, before)
+
+
+def _read_book_ins_by_facility_type(ctx: ParseContext, table: Table) -> None:
+    # Rows are facility types, columns criminality; the figures are fiscal-year-to-date totals.
+    columns = [(c, criminality_of(ctx, table, h)) for c, h in table.columns]
+    for row in table.body:
+        facility_type = table.label(row)
+        for col, criminality in columns:
+            value = table.grid.number(row, col)
+            if value is not None and facility_type:
+                ctx.add_fytd("book_ins_by_facility_type", {"facility_type": facility_type, "criminality": criminality},
+                             value, "book-ins")
+
+
+def _read_book_outs(ctx: ParseContext, table: Table) -> None:
+    note = None
+    if "releases" in text_key(table.title):
+        note = "published as 'ICE Final Releases': release reasons only, removals not included"
+    headers = table.columns
+    criminality_col = next((c for c, h in headers if text_key(h) == "criminality"), None)
+    if criminality_col is not None:
+        _read_book_outs_by_month(ctx, table, criminality_col, note)
+    else:
+        _read_book_outs_fy_totals(ctx, table, headers, note)
+
+
+def _read_book_outs_by_month(ctx: ParseContext, table: Table, criminality_col: int, note: str | None) -> None:
+    # Two-level rows: "<reason> | Total | months" then "(blank) | <criminality> | months" per criminality.
+    # The grand-total row has a reason of "Total" and a blank criminality cell.
+    reason = None
+    for row in table.body:
+        label = table.label(row)
+        if label:
+            reason = release_reason_of(ctx, table, label)
+        if reason is None:
+            continue
+        criminality_label = table.grid.text(row, criminality_col)
+        criminality = criminality_of(ctx, table, criminality_label) if criminality_label else "Total"
+        emit_series(ctx, table, row, "book_outs", "book-outs",
+                     {"release_reason": reason, "criminality": criminality}, fy_total_column=False, note=note)
+
+
+def _read_book_outs_fy_totals(ctx: ParseContext, table: Table, headers: list[tuple[int, str]],
+                              note: str | None) -> None:
+    # FY19/FY20 layout: one row per reason, one column per criminality, values for the fiscal year so far.
+    columns = [(c, criminality_of(ctx, table, h)) for c, h in headers]
+    for row in table.body:
+        label = table.label(row)
+        if not label:
+            continue
+        reason = release_reason_of(ctx, table, label)
+        for col, criminality in columns:
+            value = table.grid.number(row, col)
+            if value is not None:
+                ctx.add_fytd("book_outs", {"release_reason": reason, "criminality": criminality}, value,
+                             "book-outs", note=note)
+
+
+def _read_book_outs_by_facility_type(ctx: ParseContext, table: Table) -> None:
+    # One "Total" column (fiscal year to date) per facility type in every layout seen; months if ever added.
+    for row in table.body:
+        facility_type = table.label(row)
+        if facility_type:
+            emit_series(ctx, table, row, "book_outs_by_facility_type", "book-outs", {"facility_type": facility_type},
+                         fy_total_column=True)
+
+
+def read_removals(ctx: ParseContext, table: Table) -> None:
+    # "ICE Removals: FY2025" | "Removals" .. "Total" header | "Total" row with one number to its right.
+    # Sub-rows such as "Removals with a FAMU Identifier" are a different measure and not emitted.
+    for row in table.body:
+        if text_key(table.label(row)) == "total":
+            for col in range(table.first_col + 1, table.end_col):
+                value = table.grid.number(row, col)
+                if value is not None:
+                    ctx.add_fytd("removals_fytd", {}, value, "removals")
+                    return
+    raise SourceError(ctx.path, "no 'Total' value in the removals table", where=table.where)
+
+
+_AGENCY_GROUP = re.compile(r"^(?:(ice|cbp) )?average$")
+
+
+def _read_agency_criminality_averages(ctx: ParseContext, table: Table, measure: str, unit: str) -> None:
+    # Group rows "CBP Average" / "ICE Average" / "Average" (all agencies) each followed by criminality rows.
+    agency = None
+    for row in table.body:
+        label = table.label(row)
+        group = _AGENCY_GROUP.match(text_key(label))
+        if group:
+            agency = group.group(1).upper() if group.group(1) else "Total"
+            criminality = "Total"
+        elif agency is None:
+            ctx.warn_unknown(table, "row before any agency group", label)
+            continue
+        else:
+            criminality = criminality_of(ctx, table, label)
+        emit_series(ctx, table, row, measure, unit, {"agency": agency, "criminality": criminality},
+                     fy_total_column=True)
+
+
+def _read_facility_type_averages(ctx: ParseContext, table: Table, measure: str, unit: str) -> None:
+    for row in table.body:
+        facility_type = table.label(row)
+        if facility_type:
+            emit_series(ctx, table, row, measure, unit, {"facility_type": facility_type}, fy_total_column=True)
+
+
+# Optional national tables: (name used in warnings, title pattern, reader). Absent ones become warnings.
+OPTIONAL_TABLES: list[tuple[str, re.Pattern[str], Callable[[ParseContext, Table], None]]] = [
+    ("ICE Currently Detained by Processing Disposition", TITLE_DISPOSITION, _read_disposition),
+    ("ICE Initial Book-Ins by Facility Type and Criminality", TITLE_BOOK_INS_BY_FACILITY,
+     _read_book_ins_by_facility_type),
+    ("ICE Final Book Outs by Release Reason, Month and Criminality", TITLE_BOOK_OUTS, _read_book_outs),
+    ("ICE Final Book Outs by Facility Type", TITLE_BOOK_OUTS_BY_FACILITY, _read_book_outs_by_facility_type),
+    ("ICE Average Daily Population by Arresting Agency, Month and Criminality", TITLE_ADP,
+     lambda ctx, table: _read_agency_criminality_averages(ctx, table, "adp", UNIT_ADP)),
+    ("ICE Average Length of Stay by Arresting Agency, Month and Criminality", TITLE_ALOS,
+     lambda ctx, table: _read_agency_criminality_averages(ctx, table, "alos", UNIT_DAYS)),
+    ("ICE Average Daily Population by Facility Type and Month", TITLE_ADP_BY_FACILITY,
+     lambda ctx, table: _read_facility_type_averages(ctx, table, "adp_by_facility_type", UNIT_ADP)),
+    ("ICE Average Length of Stay by Facility Type and Month", TITLE_ALOS_BY_FACILITY,
+     lambda ctx, table: _read_facility_type_averages(ctx, table, "alos_by_facility_type", UNIT_DAYS)),
+]

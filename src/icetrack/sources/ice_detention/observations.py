@@ -1,0 +1,105 @@
+"""The observations of one edition as they are read: periods (snapshot, fiscal year to date, month), the
+"partial month" note, months starting after the as-of date (not emitted), and warnings for unknown labels.
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from icetrack.domain.edition import SourceError
+from icetrack.sources.ice_detention.labels import CRIMINALITY_BY_KEY, REASON_BY_KEY, norm_text, text_key
+from icetrack.sources.ice_detention.tables import Table
+
+
+@dataclass
+class ParseContext:
+    path: Path
+    fiscal_year: int
+    as_of: date
+    source_url: str
+    warnings: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    future_values: dict[str, int] = field(default_factory=dict)  # table -> non-zero cells after as-of
+
+    def __post_init__(self) -> None:
+        self.fy_start = date(self.fiscal_year - 1, 10, 1)
+        # Year-end editions are pulled after 30 Sep, but their figures still end with the fiscal year.
+        self.fytd_end = min(self.as_of, date(self.fiscal_year, 9, 30))
+        self.month_periods = {}
+        for month in range(1, 13):
+            year = self.fiscal_year - 1 if month >= 10 else self.fiscal_year
+            self.month_periods[month] = (date(year, month, 1), date(year, month, monthrange(year, month)[1]))
+
+    def add(self, measure: str, grain: str, start: date, end: date, dims: dict[str, str], value: float,
+            unit: str, note: str | None = None) -> None:
+        if value < 0:
+            self.warnings.append(f"negative value {value} for {measure} {dims} {start}")
+        self.rows.append({"measure": measure, "period_start": start, "period_end": end, "grain": grain,
+                          "dims": dims, "value": value, "unit": unit, "source_url": self.source_url,
+                          "note": note})
+
+    def add_snapshot(self, measure: str, dims: dict[str, str], value: float, unit: str) -> None:
+        self.add(measure, "snapshot", self.as_of, self.as_of, dims, value, unit)
+
+    def add_fytd(self, measure: str, dims: dict[str, str], value: float, unit: str, note: str | None = None) -> None:
+        self.add(measure, "fytd", self.fy_start, self.fytd_end, dims, value, unit, note)
+
+    def add_month(self, measure: str, month: int, dims: dict[str, str], value: float, unit: str,
+                  note: str | None = None, where: str = "") -> None:
+        start, end = self.month_periods[month]
+        if start > self.as_of:
+            # ICE pre-fills the months still to come with 0; that is not a reported zero. A few editions
+            # hold real counts for the first days after the Facilities as-of date (their Detention tables
+            # were pulled a few days later); those are dropped too, and counted for one warning per table.
+            if value != 0:
+                self.future_values[where] = self.future_values.get(where, 0) + 1
+            return
+        if end > self.as_of:
+            note = "; ".join(filter(None, [note, f"partial month: data as of {self.as_of}"]))
+        self.add(measure, "month", start, end, dims, value, unit, note)
+
+    def warn_unknown(self, table: Table, what: str, label: str) -> None:
+        self.warnings.append(f"{table.where}: unrecognised {what} '{label}' kept as printed")
+
+
+def emit_series(ctx: ParseContext, table: Table, row: int, measure: str, unit: str, dims: dict[str, str], *,
+                 fy_total_column: bool, note: str | None = None) -> None:
+    """Emit the month columns of one row (and its FY-total column when that is not just a sum)."""
+    for col, month, is_fy_total in table.period_columns:
+        value = table.grid.number(row, col)
+        if value is None:
+            continue
+        if month is not None:
+            ctx.add_month(measure, month, dims, value, unit, note=note, where=table.where)
+        elif fy_total_column and is_fy_total:
+            ctx.add_fytd(measure, dims, value, unit, note=note)
+
+
+def require_values(ctx: ParseContext, table: Table, before: int) -> None:
+    if len(ctx.rows) == before:
+        raise SourceError(ctx.path, "required table has no readable values (layout not recognised)",
+                          where=table.where)
+
+
+def criminality_of(ctx: ParseContext, table: Table, label: str) -> str:
+    canonical = CRIMINALITY_BY_KEY.get(text_key(label))
+    if canonical is None:
+        ctx.warn_unknown(table, "criminality", label)
+        return norm_text(label)
+    return canonical
+
+
+def release_reason_of(ctx: ParseContext, table: Table, label: str) -> str:
+    text = norm_text(label)
+    if text_key(text) != "total":
+        text = re.sub(r"\s+total$", "", text, flags=re.IGNORECASE)
+    canonical = REASON_BY_KEY.get(text_key(text))
+    if canonical is None:
+        ctx.warn_unknown(table, "release reason", text)
+        return text
+    return canonical

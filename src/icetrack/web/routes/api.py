@@ -1,0 +1,117 @@
+"""The JSON API: every endpoint answers one figure's Result as JSON or, with ``format=csv``, its rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
+
+from icetrack.metrics.revisions import parse_period
+from icetrack.web.params import (AGENCY_DIM, ARRESTS_PER_DAY, BEDS, BY, DAYS, DIMS, FISCAL_YEAR, FORMAT, MEASURE,
+                                 SHIFT, STAY_DAYS, THRESHOLD, Agency, Breakdown, DetentionTable, Format, Grain,
+                                 Origin, Period, SolveFor, Threshold, Verdict, parse_dims)
+from icetrack.web.service import Service, service
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/sources", tags=["sources"], summary="Every loaded edition with its provenance")
+async def api_sources(format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    return await svc.table("sources", {}, format)
+
+
+@router.get("/measures", tags=["sources"], summary="Measures in the warehouse with their definitions")
+async def api_measures(format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    return await svc.table("measures", {}, format)
+
+
+@router.get("/series/{measure}", tags=["series"], summary="One measure's figures, any vintage")
+async def api_series(measure: str = MEASURE,
+                     vintage: str = Query("latest", min_length=1, max_length=80,
+                                          description="latest, all, or an edition id"),
+                     dim: list[str] = DIMS, agency: str | None = AGENCY_DIM, grain: Grain | None = None,
+                     start: date | None = None, end: date | None = None, format: Format = FORMAT,
+                     svc: Service = Depends(service)) -> Response:
+    params = {"measure": measure, "vintage": vintage, "dims": parse_dims(dim, agency), "grain": grain,
+              "start": start, "end": end}
+    return await svc.table("series", params, format)
+
+
+@router.get("/revisions/{measure}", tags=["series"], summary="How one figure changed from edition to edition")
+async def api_revisions(measure: str = MEASURE,
+                        period: str = Query(..., min_length=4, max_length=10,
+                                            description="YYYY-MM, YYYY-MM-DD or FYyyyy"),
+                        dim: list[str] = DIMS, agency: str | None = AGENCY_DIM, format: Format = FORMAT,
+                        svc: Service = Depends(service)) -> Response:
+    dims = parse_dims(dim, agency)
+    try:
+        parse_period(period)
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from None
+    return await svc.table("revisions", {"measure": measure, "period": period, "dims": dims}, format)
+
+
+@router.get("/targets", tags=["targets"], summary="Every daily series scored against every target")
+async def api_targets(by: date | None = BY, format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    return await svc.table("targets", {"by": by}, format)
+
+
+@router.get("/daily/{measure}", tags=["targets"], summary="A national daily series with its targets")
+async def api_daily(measure: str = MEASURE, shift: int = SHIFT, format: Format = FORMAT,
+                    svc: Service = Depends(service)) -> Response:
+    return await svc.table("daily", {"measure": measure, "shift": shift}, format)
+
+
+@router.get("/detention/{table}", tags=["detention"], summary="ICE detention workbook tables (latest vintage)")
+async def api_detention(table: DetentionTable, fiscal_year: int | None = FISCAL_YEAR, agency: Agency | None = None,
+                        format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    return await svc.table("detention", {"table": table, "fiscal_year": fiscal_year, "agency": agency}, format)
+
+
+@router.get("/outcomes/funnel", tags=["outcomes"], summary="State of each arrest cohort at the cut-off")
+async def api_funnel(period: Period = "month", breakdown: Breakdown | None = None, threshold: Threshold = THRESHOLD,
+                     format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    return await svc.table("funnel", {"period": period, "breakdown": breakdown, "threshold": int(threshold)}, format)
+
+
+@router.get("/outcomes/survival", tags=["outcomes"], summary="Time to removal (KM) or to each outcome (CIF)")
+async def api_survival(curve: Literal["km", "cif"] = "cif", origin: Origin = "arrest",
+                       breakdown: Breakdown | None = None, threshold: Threshold = THRESHOLD,
+                       format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    params = {"curve": curve, "origin": origin, "breakdown": breakdown, "threshold": int(threshold)}
+    return await svc.table("survival", params, format)
+
+
+@router.get("/claims", tags=["claims"], summary="Public claims checked against the figures")
+async def api_claims(verdict: Verdict | None = None, format: Format = FORMAT,
+                     svc: Service = Depends(service)) -> Response:
+    return await svc.table("claims", {"verdict": verdict}, format)
+
+
+@router.get("/capacity/calibration", tags=["capacity"], summary="Capacity model calibrated to the workbooks")
+async def api_calibration(format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    return await svc.table("calibration", {}, format)
+
+
+@router.get("/capacity/projection", tags=["capacity"], summary="Detained population under chosen inputs")
+async def api_projection(arrests_per_day: int = ARRESTS_PER_DAY, beds: int = BEDS, stay_days: float | None = STAY_DAYS,
+                         days: int = DAYS, format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    params = {"arrests_per_day": arrests_per_day, "beds": beds, "stay_days": stay_days, "days": days}
+    return await svc.table("projection", params, format)
+
+
+@router.get("/capacity/goal-seek", tags=["capacity"],
+            summary="The arrests per day, beds or mean stay that reach a yearly removals goal in steady state")
+async def api_goal_seek(removals_per_year: int = Query(..., ge=0, le=10_000_000),
+                        solve_for: SolveFor = "arrests_per_day",
+                        arrests_per_day: int | None = Query(None, ge=1, le=20_000,
+                                                            description="held fixed (default: today's rate)"),
+                        beds: int | None = Query(None, ge=1, le=500_000,
+                                                 description="held fixed (default: funded beds)"),
+                        stay_days: float | None = STAY_DAYS, format: Format = FORMAT,
+                        svc: Service = Depends(service)) -> Response:
+    params = {"removals_per_year": removals_per_year, "solve_for": solve_for, "arrests_per_day": arrests_per_day,
+              "beds": beds, "stay_days": stay_days}
+    return await svc.table("goal-seek", params, format)

@@ -1,0 +1,131 @@
+"""The figures the dashboard serves, each computed once per (figure, parameters, warehouse version).
+
+Every method returns a :class:`~icetrack.figures.result.Result` (or a chart answer) from the response cache:
+the API endpoint, the chart drawn from the same figure and the page showing it share one cache entry.
+Computations run in the thread pool (DuckDB, pandas and vl-convert block), each thread on its own cursor.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Callable
+
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from icetrack.figures import arrests, capacity, claims, detention, outcomes, series
+from icetrack.figures.result import Result
+from icetrack.web.serialize import csv_bytes, json_bytes
+from icetrack.web.store import ReadOnlyStore, ResponseCache
+
+
+class Service:
+    """Cached figures over one read-only warehouse."""
+
+    def __init__(self, store: ReadOnlyStore, cache: ResponseCache):
+        self.store, self.cache = store, cache
+
+    def wh(self):
+        return self.store.warehouse()
+
+    # -- caching --------------------------------------------------------------------------------------
+    def key(self, name: str, params: dict[str, Any]) -> tuple:
+        return (name, tuple(sorted((k, json.dumps(v, default=str, sort_keys=True)) for k, v in params.items())),
+                self.store.version())
+
+    def cached(self, name: str, params: dict[str, Any], compute: Callable[[], Any]) -> Any:
+        return self.cache.get_or_compute(self.key(name, params), compute)
+
+    async def body(self, name: str, params: dict[str, Any], compute: Callable[[], Any], fmt: str,
+                   serialize: Callable[[Any], bytes]) -> bytes:
+        """The serialized response, cached beside what it serializes (same key plus the format). Cache hits
+        are answered on the event loop; misses compute in the thread pool."""
+        key = self.key(name, params) + (fmt,)
+        found, body = self.cache.lookup(key)
+        if found:
+            return body
+        return await run_in_threadpool(
+            self.cache.get_or_compute, key, lambda: serialize(self.cached(name, params, compute)))
+
+    async def table(self, name: str, params: dict[str, Any], fmt: str) -> Response:
+        """The figure ``name`` (a method of this class, - for _) with ``params`` as JSON, or its rows as CSV."""
+        compute = lambda: getattr(self, name.replace("-", "_"))(**params)  # noqa: E731
+        if fmt == "csv":
+            body = await self.body(name + "-body", params, compute, fmt, lambda r: csv_bytes(r.rows))
+            return Response(body, media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="icetrack-{name}.csv"'})
+        body = await self.body(name + "-body", params, compute, fmt, lambda r: json_bytes(r.as_json()))
+        return Response(body, media_type="application/json")
+
+    # -- figures --------------------------------------------------------------------------------------
+    def sources(self) -> Result:
+        return self.cached("sources", {}, lambda: series.sources(self.wh()))
+
+    def measures(self) -> Result:
+        return self.cached("measures", {}, lambda: series.measures(self.wh()))
+
+    def series(self, measure: str, vintage: str, dims: dict[str, str], grain: str | None, start: date | None,
+               end: date | None) -> Result:
+        params = {"measure": measure, "vintage": vintage, "dims": dims, "grain": grain, "start": start, "end": end}
+        return self.cached("series", params, lambda: series.series(self.wh(), **params))
+
+    def revisions(self, measure: str, period: str, dims: dict[str, str]) -> Result:
+        params = {"measure": measure, "period": period, "dims": dims}
+        return self.cached("revisions", params, lambda: series.revisions(self.wh(), **params))
+
+    def targets(self, by: date | None) -> Result:
+        return self.cached("targets", {"by": by}, lambda: arrests.targets(self.wh(), by))
+
+    def daily(self, measure: str, shift: int) -> Result:
+        return self.cached("daily", {"measure": measure, "shift": shift},
+                           lambda: arrests.daily(self.wh(), measure, shift))
+
+    def detention(self, table: str, fiscal_year: int | None, agency: str | None) -> Result:
+        params = {"table": table, "fiscal_year": fiscal_year, "agency": agency}
+        return self.cached("detention", params, lambda: detention.table(self.wh(), **params))
+
+    def funnel(self, period: str, breakdown: str | None, threshold: int) -> Result:
+        params = {"period": period, "breakdown": breakdown, "threshold": threshold}
+        return self.cached("funnel", params, lambda: outcomes.funnel(self.wh(), **params))
+
+    def survival(self, curve: str, origin: str, breakdown: str | None, threshold: int) -> Result:
+        """One curve of the published survival, which is computed once for both curves."""
+        params = {"origin": origin, "breakdown": breakdown, "threshold": threshold}
+        published = self.cached("survival-both-curves", params, lambda: outcomes.survival(self.wh(), **params))
+        return self.cached("survival", {"curve": curve, **params}, lambda: outcomes.survival_curve(published, curve))
+
+    def claims(self, verdict: str | None) -> Result:
+        checked = self.cached("claims-checked", {}, lambda: claims.check(self.wh()))
+        return self.cached("claims", {"verdict": verdict},
+                           lambda: claims.claims(self.wh(), verdict, checked=checked))
+
+    def _calibrated(self):
+        return self.cached("calibration-object", {}, lambda: capacity.calibrate(self.wh()))
+
+    def calibration(self) -> Result:
+        return self.cached("calibration", {}, lambda: capacity.calibration(self.wh(), self._calibrated()))
+
+    def projection(self, arrests_per_day: int, beds: int, stay_days: float | None, days: int) -> Result:
+        params = {"arrests_per_day": arrests_per_day, "beds": beds, "stay_days": stay_days, "days": days}
+        return self.cached("projection", params,
+                           lambda: capacity.projection(self.wh(), **params, calibrated=self._calibrated()))
+
+    def goal_seek(self, **inputs: Any) -> Result:
+        return self.cached("goal-seek", inputs,
+                           lambda: capacity.goal_seek(self.wh(), calibrated=self._calibrated(), **inputs))
+
+    def daily_measures(self) -> list[str]:
+        return arrests.daily_measures(self.wh())
+
+    def fiscal_years(self) -> list[int]:
+        return self.cached("fiscal-years", {}, lambda: detention.fiscal_years(self.wh()))
+
+    def has_person_data(self) -> bool:
+        return outcomes.has_person_data(self.wh())
+
+
+def service(request: Request) -> Service:
+    """The app's Service (a FastAPI dependency of every route)."""
+    return request.app.state.service
