@@ -156,7 +156,7 @@ async def load(port: int, clients: int, duration: float) -> dict[str, dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description="Load test of the dashboard's JSON API on loopback.")
     parser.add_argument("--reuse", type=Path, help="folder holding (or to hold) warehouse.duckdb")
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=1)

@@ -316,7 +316,7 @@ def to_csv(rows: list[dict[str, str]]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description="Build src/icetrack/data/ddp_crosswalk.csv from the DDP codebooks and FOIA headers.")
     ap.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help="the shared data folder")
     ap.add_argument("--out", type=Path, default=CROSSWALK_PATH)
     ap.add_argument("--check", action="store_true", help="fail if the committed CSV is not what the docs give")

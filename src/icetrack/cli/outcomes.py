@@ -40,12 +40,13 @@ def _cell(v: dict, share: bool = True) -> str:
 @click.pass_context
 def funnel(ctx, period, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
     """State of each arrest cohort as of the release cut-off (small cells suppressed)."""
-    from icetrack.metrics.publish import funnel_rows, published_funnel
+    from icetrack.figures import outcomes as figure
 
     with warehouse(ctx) as wh:
-        result = published_funnel(_person_tables(wh, engine, spark_master), period, breakdown, threshold)
-    emit(result, lambda result: _render_funnel(result, threshold), as_json=as_json, as_csv=as_csv,
-         csv_rows=funnel_rows(result))
+        result = figure.funnel(wh, period, breakdown, threshold,
+                               person_tables=_person_tables(wh, engine, spark_master))
+    emit(result.detail["result"], lambda published: _render_funnel(published, threshold), as_json=as_json,
+         as_csv=as_csv, csv_rows=result.rows)
 
 
 def _render_funnel(result: dict, threshold: int) -> None:
@@ -72,12 +73,13 @@ def _survival_options(f):
 
 
 def _survival(ctx, kind, origin, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
-    from icetrack.metrics.publish import published_survival, survival_rows
+    from icetrack.figures import outcomes as figure
 
     with warehouse(ctx) as wh:
-        result = published_survival(_person_tables(wh, engine, spark_master), origin, breakdown, threshold)
-    emit(result, lambda result: _render_survival(result, threshold), as_json=as_json, as_csv=as_csv,
-         csv_rows=survival_rows(result, kind))
+        published = figure.survival(wh, origin, breakdown, threshold,
+                                    person_tables=_person_tables(wh, engine, spark_master))
+    emit(published.detail["result"], lambda result: _render_survival(result, threshold), as_json=as_json,
+         as_csv=as_csv, csv_rows=figure.survival_curve(published, kind).rows)
 
 
 def _survival_row(g: dict) -> tuple[str, ...]:
@@ -119,20 +121,18 @@ def cif(ctx, origin, breakdown, threshold, engine, spark_master, as_json, as_csv
 @click.pass_context
 def flows(ctx, period, as_json, as_csv) -> None:
     """Arrests, book-ins and removals per period (needs no identifiers; e.g. the Seattle exports)."""
-    from icetrack.metrics.outcomes import flows as flow_table
+    from icetrack.figures import outcomes as figure
 
     with warehouse(ctx) as wh:
-        pt = _person_tables(wh, "duckdb", None)
-        df = flow_table(pt, wh.ibis().table("detention_stints"), period).to_pandas()
-    rows = [{"release_id": r.release_id, "period_start": str(r.period_start)[:10], "arrests": int(r.arrests),
-             "book_ins": int(r.book_ins), "removals": int(r.removals)} for r in df.itertuples()]
+        result = figure.flows(wh, period, person_tables=_person_tables(wh, "duckdb", None))
+    rows = result.rows
 
     def render(_) -> None:
         console.print(table(("release", "period", "arrests", "book-ins", "removals"),
                             [(r["release_id"], r["period_start"], f"{r['arrests']:,}", f"{r['book_ins']:,}",
                               f"{r['removals']:,}") for r in rows], right={"arrests", "book-ins", "removals"}))
 
-    emit({"metric": "flows", "period": period, "rows": rows}, render, as_json=as_json, as_csv=as_csv, csv_rows=rows)
+    emit({**result.detail, "rows": rows}, render, as_json=as_json, as_csv=as_csv, csv_rows=rows)
 
 
 @outcomes.command("workbook")
@@ -141,31 +141,11 @@ def flows(ctx, period, as_json, as_csv) -> None:
 def workbook(ctx, as_json) -> None:
     """Aggregate funnel from ICE's workbooks: book-outs by outcome and removal share per month; removals per
     book-in and per arrest by fiscal year (no person-level data needed)."""
-    from icetrack.domain.definitions import DETENTION
-    from icetrack.metrics import detention as det
+    from icetrack.figures import detention as figure
 
     with warehouse(ctx) as wh:
-        con = wh.ibis()
-        monthly = det.removal_share(con).to_pandas()
-        by_fy = det.removals_per_book_in_by_fy(con).to_pandas()
-    result = {
-        "metric": "workbook_funnel", "definitions": DETENTION,
-        "monthly": [{"month": str(r.month)[:7], "book_outs": int(r.book_outs), "removals": int(r.removals),
-                     "releases": int(r.releases), "transfers": int(r.transfers or 0),
-                     "removal_share": round(r.removal_share, 4), "partial_month": bool(r.partial),
-                     "edition_id": r.edition_id} for r in monthly.itertuples()],
-        "fiscal_years": [{k: _fy_value(k, v) for k, v in r._asdict().items() if k != "Index"}
-                         for r in by_fy.itertuples()],
-    }
+        result = figure.workbook_funnel(wh).detail
     emit(result, _render_workbook, as_json=as_json)
-
-
-def _fy_value(key: str, v):
-    import pandas as pd
-
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    return round(v, 4) if isinstance(v, float) and key.startswith("removals_per") else v
 
 
 def _render_workbook(result: dict) -> None:

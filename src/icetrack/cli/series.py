@@ -92,8 +92,8 @@ def revisions(ctx: click.Context, measure: str, period: str, dims: tuple[str, ..
     published_on, as_of, value, change, flags, note}]}]}; editions in publication order, change = value minus
     the previous edition's value.
     """
+    from icetrack.figures import series as figure
     from icetrack.metrics.revisions import parse_period
-    from icetrack.metrics.revisions import revisions as revision_paths
 
     filters = dims_filters(dims, agency)
     try:
@@ -102,7 +102,7 @@ def revisions(ctx: click.Context, measure: str, period: str, dims: tuple[str, ..
         fail(str(e))
     with warehouse(ctx) as wh:
         _check_measure(wh, measure)
-        result = revision_paths(wh.ibis(), measure, period, filters)
+        result = figure.revisions(wh, measure, period, filters).detail
     if not result["series"]:
         fail(f"no {measure} figure for {period} matching {filters or 'no filter'}")
     emit(result, _render_revisions, as_json=as_json)

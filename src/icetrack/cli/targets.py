@@ -20,11 +20,11 @@ LEDGER_COLUMNS = ("target", "per day", ">=low", ">=high", "shortfall", "shifted"
 @click.pass_context
 def targets(ctx: click.Context, as_json: bool, by: str | None) -> None:
     """Score every daily series against every target that counts the same thing."""
-    from icetrack.metrics.targets import targets_ledger
+    from icetrack.figures import arrests
 
     by_date = parse_date(by, "--by")
     with warehouse(ctx) as wh:
-        ledger = targets_ledger(wh.ibis(), by=by_date)
+        ledger = arrests.ledger(arrests.targets(wh, by=by_date))
     emit(ledger, lambda ledger: _render_ledger(ledger, by), as_json=as_json)
 
 

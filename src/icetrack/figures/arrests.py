@@ -43,6 +43,12 @@ def targets(wh, by: date | None = None, *, vintage: Vintage = Latest()) -> Resul
                   detail={"by": ledger["by"], "ledger": ledger["series"]})
 
 
+def ledger(targets_result: Result) -> dict:
+    """The ledger of a :func:`targets` result as one document: definitions, horizon and every series."""
+    return {"definitions": targets_result.definitions, "by": targets_result.detail["by"],
+            "series": targets_result.detail["ledger"]}
+
+
 def daily_measures(wh) -> list[str]:
     """Measures published per day (what the arrests chart can draw)."""
     df = wh.measures()

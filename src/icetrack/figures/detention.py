@@ -53,6 +53,28 @@ def table(wh, table: str, fiscal_year: int | None = None, agency: str | None = N
                   detail={"table": table, "fiscal_year": fiscal_year, "agency": agency})
 
 
+def workbook_funnel(wh, *, vintage: Vintage = Latest()) -> Result:
+    """The aggregate funnel from ICE's workbooks: final book-outs by outcome and the removal share per month;
+    removals per book-in and per arrest by complete fiscal year (no person-level data needed)."""
+    con = wh.ibis()
+    monthly = det.removal_share(con, vintage=vintage).to_pandas()
+    by_fy = det.removals_per_book_in_by_fy(con, vintage=vintage).to_pandas()
+    rows = [{"month": str(r.month)[:7], "book_outs": int(r.book_outs), "removals": int(r.removals),
+             "releases": int(r.releases), "transfers": int(r.transfers or 0),
+             "removal_share": round(r.removal_share, 4), "partial_month": bool(r.partial),
+             "edition_id": r.edition_id} for r in monthly.itertuples()]
+    fiscal = [{k: _ratio_value(k, v) for k, v in r._asdict().items() if k != "Index"} for r in by_fy.itertuples()]
+    return Result(rows, provenance(wh, monthly.edition_id, definitions.DETENTION),
+                  detail={"metric": "workbook_funnel", "definitions": definitions.DETENTION, "monthly": rows,
+                          "fiscal_years": fiscal})
+
+
+def _ratio_value(key: str, v):
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    return round(v, 4) if isinstance(v, float) and key.startswith("removals_per") else v
+
+
 def fiscal_years(wh) -> list[int]:
     df = det.book_ins_by_agency(wh.ibis()).to_pandas()
     return sorted(set(int(y) for y in _fiscal_year(df.month)))

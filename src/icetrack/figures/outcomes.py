@@ -8,9 +8,10 @@ import pandas as pd
 
 from icetrack.figures.charts import MAX_GROUPS, WIDTH, NothingToDraw, month_axis, title
 from icetrack.figures.result import InvalidParameters, Result, provenance
+from icetrack.metrics.outcomes import flows as flow_table
 from icetrack.metrics.publish import (DEFAULT_THRESHOLD, funnel_rows, published_funnel, published_survival,
                                       survival_rows)
-from icetrack.warehouse.engines import EngineError, duckdb_tables, has_person_tables
+from icetrack.warehouse.engines import EngineError, PersonTables, duckdb_tables, has_person_tables
 
 NO_PERSON_DATA = ("No person-level records are loaded in this warehouse, so there are no outcome tables. "
                   "Load a release with `icetrack ingest FILE` (or a synthetic one: `icetrack synth` then "
@@ -38,15 +39,13 @@ def _not_loaded(wh, threshold: int) -> Result:
                   message=NO_PERSON_DATA, person_level=True)
 
 
-def funnel(wh, period: str = "month", breakdown: str | None = None, threshold: int = DEFAULT_THRESHOLD) -> Result:
-    """The state of each arrest cohort at the cut-off, suppressed."""
-    pt = _person_tables(wh)
+def funnel(wh, period: str = "month", breakdown: str | None = None, threshold: int = DEFAULT_THRESHOLD, *,
+           person_tables: PersonTables | None = None) -> Result:
+    """The state of each arrest cohort at the cut-off, suppressed. ``person_tables``: the tables on another
+    engine (default: the warehouse's own, when a release is loaded)."""
+    pt = person_tables or _person_tables(wh)
     if pt is None:
         return _not_loaded(wh, threshold)
-    if breakdown is not None and period != "month":
-        # Day or week cohorts split by group are mostly small cells, and suppressing tables of that size
-        # takes minutes: breakdowns are published for month cohorts.
-        raise InvalidParameters(f"a breakdown by {breakdown} is published for month cohorts only (period=month)")
     result = published_funnel(pt, period, breakdown, threshold)
     releases = [{k: r.get(k) for k in ("release_id", "cutoff", "synthetic")} for r in result["releases"]]
     return Result(funnel_rows(result), provenance(wh, wh.person_edition_ids(), result["definitions"],
@@ -54,9 +53,10 @@ def funnel(wh, period: str = "month", breakdown: str | None = None, threshold: i
                   detail={"result": result}, person_level=True)
 
 
-def survival(wh, origin: str = "arrest", breakdown: str | None = None, threshold: int = DEFAULT_THRESHOLD) -> Result:
+def survival(wh, origin: str = "arrest", breakdown: str | None = None, threshold: int = DEFAULT_THRESHOLD, *,
+             person_tables: PersonTables | None = None) -> Result:
     """Published survival, both curves (the estimators run once); :func:`survival_curve` flattens one."""
-    pt = _person_tables(wh)
+    pt = person_tables or _person_tables(wh)
     if pt is None:
         return _not_loaded(wh, threshold)
     try:
@@ -74,6 +74,16 @@ def survival_curve(published: Result, curve: str) -> Result:
     rows = [] if result is None else survival_rows(result, curve)
     return Result(rows, published.provenance, detail={"result": result, "curve": curve},
                   message=published.message, person_level=True)
+
+
+def flows(wh, period: str = "month", *, person_tables: PersonTables | None = None) -> Result:
+    """Arrests, book-ins and removals per period and release (counts of events: no identifiers needed, so
+    nothing to suppress below the release)."""
+    pt = person_tables or duckdb_tables(wh)
+    df = flow_table(pt, wh.ibis().table("detention_stints"), period).to_pandas()
+    rows = [{"release_id": r.release_id, "period_start": str(r.period_start)[:10], "arrests": int(r.arrests),
+             "book_ins": int(r.book_ins), "removals": int(r.removals)} for r in df.itertuples()]
+    return Result(rows, provenance(wh, wh.person_edition_ids()), detail={"metric": "flows", "period": period})
 
 
 # -- charts ---------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from icetrack.figures import arrests, capacity, claims, detention, outcomes, series
-from icetrack.figures.result import Result
+from icetrack.figures.result import InvalidParameters, Result
 from icetrack.web.serialize import csv_bytes, json_bytes
 from icetrack.web.store import ReadOnlyStore, ResponseCache
 
@@ -87,6 +87,10 @@ class Service:
         return self.cached("detention", params, lambda: detention.table(self.wh(), **params))
 
     def funnel(self, period: str, breakdown: str | None, threshold: int) -> Result:
+        if breakdown is not None and period != "month" and outcomes.has_person_data(self.wh()):
+            # Day or week cohorts split by group are mostly small cells, and suppressing tables of that size
+            # takes minutes: the dashboard publishes breakdowns for month cohorts.
+            raise InvalidParameters(f"a breakdown by {breakdown} is published for month cohorts only (period=month)")
         params = {"period": period, "breakdown": breakdown, "threshold": threshold}
         return self.cached("funnel", params, lambda: outcomes.funnel(self.wh(), **params))
 
@@ -126,6 +130,7 @@ class Service:
         return outcomes.has_person_data(self.wh())
 
 
-def service(request: Request) -> Service:
-    """The app's Service (a FastAPI dependency of every route)."""
+async def service(request: Request) -> Service:
+    """The app's Service (a FastAPI dependency of every route). Async so that FastAPI resolves it on the event
+    loop: a plain function dependency is run in the thread pool, one hand-off per request."""
     return request.app.state.service
