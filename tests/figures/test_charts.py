@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 import pytest
 
 from icetrack.figures import arrests, capacity, charts, detention, outcomes
@@ -136,3 +138,25 @@ def test_a_chart_renders_to_a_real_png(detention_specs, tmp_path):
     svg = charts.render(detention_specs["book_ins"], "svg")
     assert "Oct 2024" in svg or "Jan 2025" in svg  # month labels carry their year
     assert "October<" not in svg
+
+
+def test_a_month_with_no_figure_breaks_the_line():
+    frame = pd.DataFrame({"month": pd.to_datetime(["2025-07-01", "2025-08-01", "2025-10-01", "2025-11-01",
+                                                   "2025-07-01", "2025-09-01"]),
+                          "agency": ["ICE"] * 4 + ["CBP"] * 2, "value": [1, 2, 3, 4, 5, 6]})
+    runs = charts.gap_runs(frame, "month", ["agency"])
+    by_agency = {a: list(g.run) for a, g in runs.groupby("agency")}
+    assert by_agency == {"ICE": [0, 0, 1, 1], "CBP": [0, 1]}  # Sep 2025 missing for ICE, Aug for CBP
+    assert len(runs) == len(frame)  # nothing imputed
+
+
+def test_line_charts_draw_each_unbroken_run_apart(detention_specs):
+    # The latest vintage has no complete September 2025 (the FY2025 year-end edition is not in the bundle):
+    # the removal-share line stops at August and starts again in October.
+    spec = detention_specs["book_outs"]
+    assert any(d == {"field": "run", "type": "nominal"} for d in _walk(spec, "detail"))
+    share = [r for r in _data_rows(spec) if r.get("share") == "removal_share"]
+    months = {r["month"][:7]: r["run"] for r in share}
+    assert "2025-09" not in months and months["2025-10"] == months["2025-08"] + 1
+    for name in ("book_ins", "detained", "alos", "removals_to_date"):
+        assert any(d == {"field": "run", "type": "nominal"} for d in _walk(detention_specs[name], "detail")), name

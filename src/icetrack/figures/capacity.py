@@ -12,7 +12,7 @@ import pandas as pd
 from icetrack import model
 from icetrack.domain import definitions
 from icetrack.figures import detention
-from icetrack.figures.charts import WIDTH, NothingToDraw, month_axis, title
+from icetrack.figures.charts import NothingToDraw, WIDTH, gap_runs, month_axis, title
 from icetrack.figures.result import InvalidParameters, Result, provenance
 
 REPORTED_ADP_YEARS = 2  # the reported monthly ADP drawn before a projection starts
@@ -126,8 +126,8 @@ def projection_spec(projection_result: Result) -> alt.LayerChart:
     if not reported.empty:
         # monthly ADP drawn at mid-month, as reported (latest vintage)
         reported["date"] = pd.to_datetime(reported["month"]) + pd.Timedelta(days=14)
-        layers.append(alt.Chart(reported).mark_line(color="#444", point=True, strokeDash=[2, 2]).encode(
-            x=x, y="value:Q", tooltip=[alt.Tooltip("month:T", format="%Y-%m", title="month"),
+        layers.append(alt.Chart(gap_runs(reported, "date")).mark_line(color="#444", point=True, strokeDash=[2, 2]).encode(
+            x=x, y="value:Q", detail="run:N", tooltip=[alt.Tooltip("month:T", format="%Y-%m", title="month"),
                                        alt.Tooltip("value:Q", format=",.0f", title="reported ADP"),
                                        "edition_id:N"]))
     if inputs.get("beds") is not None:

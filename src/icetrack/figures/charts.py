@@ -7,16 +7,20 @@ a value for a month that has no figure (a missing month is left out, not drawn a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import altair as alt
+import pandas as pd
 import vl_convert as vlc
 
 WIDTH = 640
 MONTH_FORMAT = "%b %Y"
 LEGEND_LABEL_LIMIT = 400  # pixels: the longest legend label ("removal_share_excluding_transfers") needs ~230
 MAX_GROUPS = 12  # small multiples beyond this are unreadable; the CSV holds every group
+MONTH_GAP_DAYS = 32  # the starts (or mid-points) of consecutive months are at most 31 days apart
+SNAPSHOT_GAP_DAYS = 45  # workbook editions come every two to four weeks; a longer silence is a gap in the record
 
 
 class NothingToDraw(ValueError):
@@ -32,10 +36,24 @@ def month_axis(**kw: Any) -> alt.Axis:
     return alt.Axis(format=MONTH_FORMAT, labelOverlap="greedy", labelSeparation=8, labelAngle=0, **kw)
 
 
+def gap_runs(frame: pd.DataFrame, date_column: str, by: Sequence[str] = (),
+             max_gap_days: int = MONTH_GAP_DAYS) -> pd.DataFrame:
+    """``frame`` sorted by date with a ``run`` column numbering its unbroken stretches (within each ``by``
+    group). A line chart draws each run apart (``detail="run:N"``), so a month with no figure is a gap in the
+    line - not a line drawn across it, nor to zero."""
+    frame = frame.sort_values([*by, date_column])
+    dates = pd.to_datetime(frame[date_column])
+    groups = [frame[b] for b in by]
+    gaps = dates.groupby(groups).diff() if by else dates.diff()
+    breaks = (gaps > pd.Timedelta(days=max_gap_days)).astype(int)
+    return frame.assign(run=breaks.groupby(groups).cumsum() if by else breaks.cumsum())
+
+
 def themed(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """The shared theme: whole legend labels, no imputation of missing values (invalid ones are filtered)."""
     return (chart.configure_legend(labelLimit=LEGEND_LABEL_LIMIT, titleLimit=LEGEND_LABEL_LIMIT)
             .configure_mark(invalid="filter")
+            .configure_line(strokeJoin="round")  # mitred joins draw spikes past sharp turns (false peaks)
             .configure_axis(labelOverlap="greedy"))
 
 

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 
 from icetrack.domain import definitions
-from icetrack.figures.charts import WIDTH, NothingToDraw, month_axis, title
+from icetrack.figures.charts import SNAPSHOT_GAP_DAYS, WIDTH, NothingToDraw, gap_runs, month_axis, title
 from icetrack.figures.result import Result, frame_rows, provenance
 from icetrack.metrics import detention as det
 from icetrack.warehouse.vintage import Latest, Vintage
@@ -128,9 +128,10 @@ def book_ins_spec(book_ins: Result) -> alt.Chart:
     frame = pd.DataFrame(book_ins.rows)
     if frame.empty:
         raise NothingToDraw("no book-ins for these filters")
-    data = frame[~frame["partial"]].assign(month=lambda d: pd.to_datetime(d["month"]))
+    data = gap_runs(frame[~frame["partial"]].assign(month=lambda d: pd.to_datetime(d["month"])), "month", ["agency"])
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
         x=alt.X("month:T", title=None, axis=month_axis()), y=alt.Y("value:Q", title="initial book-ins per month"),
+        detail="run:N",
         color=alt.Color("agency:N", title="arresting agency", scale=alt.Scale(domain=["ICE", "CBP"],
                                                                                range=["#1f5a96", "#7f8c8d"])),
         tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "agency:N", alt.Tooltip("value:Q", format=","),
@@ -160,8 +161,8 @@ def book_outs_spec(book_outs: Result, removal_share: Result) -> alt.VConcatChart
     sh = share.assign(month=pd.to_datetime(share["month"])).melt(
         id_vars=["month", "partial"], value_vars=["removal_share", "removal_share_excluding_transfers"],
         var_name="share", value_name="value")
-    line = alt.Chart(sh).mark_line(point=True).encode(
-        x=x, y=alt.Y("value:Q", title="removal share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+    line = alt.Chart(gap_runs(sh, "month", ["share"])).mark_line(point=True).encode(
+        x=x, detail="run:N", y=alt.Y("value:Q", title="removal share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("share:N", title=None, scale=alt.Scale(range=["#1f5a96", "#8e44ad"])),
         tooltip=[alt.Tooltip("yearmonth(month):T", title="month"), "share:N", alt.Tooltip("value:Q", format=".1%")],
     ).properties(width=WIDTH, height=140)
@@ -180,9 +181,11 @@ def detained_spec(snapshots: Result, monthly_adp: Result, beds: Result) -> alt.L
     snap = snap.assign(date=pd.to_datetime(snap["as_of_date"]), series="currently detained (snapshot)")
     adp_month = adp[~adp["partial"]].assign(date=pd.to_datetime(adp["month"]) + pd.Timedelta(days=14),
                                             series="average daily population (month)")
-    lines = pd.concat([snap[["date", "value", "series"]], adp_month[["date", "value", "series"]]])
+    lines = pd.concat([gap_runs(snap[["date", "value", "series"]], "date", max_gap_days=SNAPSHOT_GAP_DAYS),
+                       gap_runs(adp_month[["date", "value", "series"]], "date")])
     base = alt.Chart(lines).encode(
         x=alt.X("date:T", title=None, axis=month_axis()), y=alt.Y("value:Q", title="people in ICE detention"),
+        detail="run:N",
         color=alt.Color("series:N", title=None, scale=alt.Scale(range=["#1f5a96", "#e67e22"])),
         tooltip=[alt.Tooltip("date:T"), "series:N", alt.Tooltip("value:Q", format=",.0f")])
     layers = [base.mark_line(strokeWidth=1.5), base.mark_point(size=18, filled=True)]
@@ -205,9 +208,10 @@ def alos_spec(alos_result: Result) -> alt.Chart:
     frame = pd.DataFrame(alos_result.rows)
     if frame.empty:
         raise NothingToDraw("no average length of stay")
-    data = frame[~frame["partial"]].assign(month=lambda d: pd.to_datetime(d["month"]))
+    data = gap_runs(frame[~frame["partial"]].assign(month=lambda d: pd.to_datetime(d["month"])), "month", ["agency"])
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
         x=alt.X("month:T", title=None, axis=month_axis()), y=alt.Y("value:Q", title="average length of stay (days)"),
+        detail="run:N",
         color=alt.Color("agency:N", title="arresting agency"),
         tooltip=[alt.Tooltip("month:T", format="%Y-%m"), "agency:N", alt.Tooltip("value:Q", format=".1f"),
                  "edition_id:N"],
@@ -222,8 +226,9 @@ def removals_to_date_spec(removals: Result) -> alt.Chart:
         raise NothingToDraw("no removals to date")
     data = frame.assign(as_of_date=pd.to_datetime(frame["as_of_date"]),
                         fiscal_year="FY" + frame["fiscal_year"].astype(str))
+    data = gap_runs(data, "as_of_date", ["fiscal_year"], max_gap_days=SNAPSHOT_GAP_DAYS)
     return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("as_of_date:T", title="data as of", axis=month_axis()),
+        x=alt.X("as_of_date:T", title="data as of", axis=month_axis()), detail="run:N",
         y=alt.Y("value:Q", title="removals, fiscal year to date"),
         color=alt.Color("fiscal_year:N", title=None),
         tooltip=[alt.Tooltip("as_of_date:T", format="%Y-%m-%d"), alt.Tooltip("value:Q", format=","),
