@@ -32,9 +32,9 @@ from icetrack.synth.parameters import (
     FIT_WARMUP_MONTHS,
     KERNEL_DAYS,
     STAY_SIGMA,
-    _add_months,
-    _month_starts,
-    _norm_cdf,
+    add_months,
+    month_starts,
+    norm_cdf,
 )
 
 
@@ -214,7 +214,7 @@ def fit_stay_model(cal: Calibration, sigma: float = STAY_SIGMA, iterations: int 
     ``FIT_WARMUP_MONTHS`` of the grid are not fitted (their earlier stays are outside the grid).
     """
     M = len(cal.months)
-    ndays = np.array([((_add_months(m, 1)) - m).days for m in cal.months])
+    ndays = np.array([((add_months(m, 1)) - m).days for m in cal.months])
     day0 = np.concatenate([[0], np.cumsum(ndays)])  # first grid day of each month
     K = KERNEL_DAYS
     J = K + ndays.max()  # book-out offsets from the first day of the book-in month
@@ -247,8 +247,8 @@ def fit_stay_model(cal: Calibration, sigma: float = STAY_SIGMA, iterations: int 
             rate = (cal.book_ins[a] * cal.mix[a][:, c] / ndays)[:, None]  # book-ins per day
             model_alos = np.full(M, np.nan)
             for _ in range(iterations):
-                cdf = _norm_cdf((ln - m_mu[:, None]) / sigma)  # (M, K) CDF of L at the bin edges
-                pe = np.exp(m_mu + sigma * sigma / 2)[:, None] * _norm_cdf((ln - m_mu[:, None] - sigma * sigma) / sigma)
+                cdf = norm_cdf((ln - m_mu[:, None]) / sigma)  # (M, K) CDF of L at the bin edges
+                pe = np.exp(m_mu + sigma * sigma / 2)[:, None] * norm_cdf((ln - m_mu[:, None] - sigma * sigma) / sigma)
                 e = rate * (cum_at(cdf, jj) - cum_at(cdf, lag))
                 s = rate * (cum_at(pe, jj) - cum_at(pe, lag))
                 exits = np.bincount(flat, weights=e.ravel(), minlength=M * (M + 1)).reshape(M, M + 1)[:, :M]
@@ -265,14 +265,15 @@ def fit_stay_model(cal: Calibration, sigma: float = STAY_SIGMA, iterations: int 
             err = (model_alos - target) / target
             fit[f"{a}|{CRIMINALITY[c]}"] = {
                 "months_fitted": int(fitted.sum()),
-                "max_abs_rel_error": _round(np.nanmax(np.abs(err[fitted]))) if fitted.any() else None,
-                "median_abs_rel_error": _round(np.nanmedian(np.abs(err[fitted]))) if fitted.any() else None,
+                "max_abs_rel_error": round_or_none(np.nanmax(np.abs(err[fitted]))) if fitted.any() else None,
+                "median_abs_rel_error": round_or_none(np.nanmedian(np.abs(err[fitted]))) if fitted.any() else None,
             }
         mu_all[a] = mu
     return StayModel(mu=mu_all, fit=fit)
 
 
-def _round(x, nd=4):
+def round_or_none(x, nd=4):
+    """``x`` rounded to ``nd`` places; None for None, NaN or infinity (the manifest is JSON, which has no NaN)."""
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), nd)
 
 
@@ -319,6 +320,6 @@ def _book_out_mix(bo: dict, reason_names: list[str], M: int):
 
 def _month_index(start: date, end: date) -> tuple[date, list[date], dict[date, int]]:
     """The monthly grid: from ``BURN_IN_MONTHS`` before the month of ``start`` to ``end``, and each month's index."""
-    first = _add_months(date(start.year, start.month, 1), -BURN_IN_MONTHS)
-    months = _month_starts(first, end)
+    first = add_months(date(start.year, start.month, 1), -BURN_IN_MONTHS)
+    months = month_starts(first, end)
     return first, months, {m: i for i, m in enumerate(months)}

@@ -59,7 +59,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from icetrack.domain.person_schema import PROVENANCE, TABLES
-from icetrack.synth.calibration import _round
+from icetrack.synth.calibration import round_or_none
 from icetrack.synth.parameters import (
     AGE_MAX,
     AGE_MIN,
@@ -86,7 +86,7 @@ from icetrack.synth.parameters import (
     STAY_SIGMA,
     WEEKDAY_FACTORS,
 )
-from icetrack.synth.people import _gen_chunk, _plan
+from icetrack.synth.people import Plan, gen_chunk, make_plan
 
 GENERATOR_VERSION = "1.0.0"
 MANIFEST_NAME = "synthetic_release.json"
@@ -126,14 +126,14 @@ def generate_release(out_dir: str | Path, people: int, seed: int, start: date = 
         raise ValueError(f"cutoff {cutoff} is before start {start}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    plan = _plan(start, end, cutoff)
+    plan = make_plan(start, end, cutoff)
     rows, counts = _write_chunks(out, plan, people, seed, chunk_people, progress)
     manifest = _manifest(plan, people, seed, chunk_people, start, end, cutoff, rows, counts)
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
     return manifest
 
 
-def _write_chunks(out: Path, plan, people: int, seed: int, chunk_people: int,
+def _write_chunks(out: Path, plan: Plan, people: int, seed: int, chunk_people: int,
                   progress: Callable[[int], None] | None) -> tuple[dict[str, int], dict[str, int]]:
     """Generate the people chunk by chunk (one seed sequence child per chunk) and write the parquet files
     atomically; returns the rows per table and the people per category."""
@@ -150,7 +150,7 @@ def _write_chunks(out: Path, plan, people: int, seed: int, chunk_people: int,
         done = 0
         for i in range(n_chunks):
             n = min(chunk_people, people - done)
-            tables, c = _gen_chunk(plan, np.random.default_rng(children[i]), n)
+            tables, c = gen_chunk(plan, np.random.default_rng(children[i]), n)
             for t in OUTPUT_TABLES:
                 tab = tables[t].select(schemas[t].names).cast(schemas[t])
                 writers[t].write_table(tab, row_group_size=max(tab.num_rows, 1))
@@ -174,7 +174,7 @@ def _write_chunks(out: Path, plan, people: int, seed: int, chunk_people: int,
     return rows, counts
 
 
-def _manifest(plan, people: int, seed: int, chunk_people: int, start: date, end: date, cutoff: date,
+def _manifest(plan: Plan, people: int, seed: int, chunk_people: int, start: date, end: date, cutoff: date,
               rows: dict[str, int], counts: dict[str, int]) -> dict[str, Any]:
     """What ``synthetic_release.json`` says: the release, its parameters and its calibration."""
     cal = plan.cal
@@ -199,10 +199,10 @@ def _manifest(plan, people: int, seed: int, chunk_people: int, start: date, end:
         "people_by_category": {k: counts.get(k, 0) for k in CATEGORIES},
         "people_with_a_stay_in_data": counts.get("booked_in_and_in_data", 0),
         "scale": {
-            "synthetic_people_per_national_person": _round(people * plan.scale, 6),
+            "synthetic_people_per_national_person": round_or_none(people * plan.scale, 6),
             "national_equivalent_people": round(1 / plan.scale),
             "expected_national_by_category": {k: round(v) for k, v in plan.category_expected.items()},
-            "official_adp_at_start_month": _round(cal.adp[si], 1),
+            "official_adp_at_start_month": round_or_none(cal.adp[si], 1),
         },
         "parameters": {
             "p_book_in_given_ice_arrest": P_BOOK_IN,

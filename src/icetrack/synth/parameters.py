@@ -125,11 +125,11 @@ def _erfc(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, r, 2.0 - r)
 
 
-def _norm_cdf(x):
+def norm_cdf(x):
     return 0.5 * _erfc(-np.asarray(x, dtype=float) / math.sqrt(2.0))
 
 
-def _norm_sf(x):
+def norm_sf(x):
     return 0.5 * _erfc(np.asarray(x, dtype=float) / math.sqrt(2.0))
 
 
@@ -142,7 +142,7 @@ _ACK_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00
 _ACK_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
 
 
-def _norm_ppf(p: np.ndarray) -> np.ndarray:
+def norm_ppf(p: np.ndarray) -> np.ndarray:
     """Inverse standard normal CDF (Acklam, relative error < 1.2e-9) for p in (0, 1)."""
     p = np.clip(np.asarray(p, dtype=float), 1e-300, 1 - 1e-16)
     a, b, c, d = _ACK_A, _ACK_B, _ACK_C, _ACK_D
@@ -161,18 +161,18 @@ def _norm_ppf(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cum(shares) -> np.ndarray:
+def cumulative_shares(shares) -> np.ndarray:
     s = np.asarray(list(shares), dtype=float)
     c = np.cumsum(s / s.sum())
     c[-1] = 1.0
     return c
 
 
-def _choice(rng: np.random.Generator, cum: np.ndarray, n: int) -> np.ndarray:
+def choice(rng: np.random.Generator, cum: np.ndarray, n: int) -> np.ndarray:
     return np.searchsorted(cum, rng.random(n), side="right").astype(np.int32)
 
 
-def _choice_grouped(rng: np.random.Generator, cum_table: np.ndarray, group: np.ndarray) -> np.ndarray:
+def choice_grouped(rng: np.random.Generator, cum_table: np.ndarray, group: np.ndarray) -> np.ndarray:
     """One draw per row from the categorical distribution of its group (``cum_table[group]``, cumulative)."""
     u = rng.random(len(group))
     out = np.zeros(len(group), dtype=np.int32)
@@ -181,7 +181,7 @@ def _choice_grouped(rng: np.random.Generator, cum_table: np.ndarray, group: np.n
     return out
 
 
-def _month_starts(first: date, last: date) -> list[date]:
+def month_starts(first: date, last: date) -> list[date]:
     out, d = [], date(first.year, first.month, 1)
     while d <= last:
         out.append(d)
@@ -189,7 +189,7 @@ def _month_starts(first: date, last: date) -> list[date]:
     return out
 
 
-def _add_months(d: date, k: int) -> date:
+def add_months(d: date, k: int) -> date:
     m = d.year * 12 + d.month - 1 + k
     return date(m // 12, m % 12 + 1, 1)
 
@@ -197,7 +197,7 @@ def _add_months(d: date, k: int) -> date:
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def _hex_ids(rng: np.random.Generator, n: int) -> pa.StringArray:
+def hex_ids(rng: np.random.Generator, n: int) -> pa.StringArray:
     """n random 40-hex identifiers (160 random bits each) as an Arrow string array."""
     raw = rng.integers(0, 256, size=(n, 20), dtype=np.uint8)
     chars = np.empty((n, 40), dtype=np.uint8)
@@ -207,38 +207,38 @@ def _hex_ids(rng: np.random.Generator, n: int) -> pa.StringArray:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars.tobytes()))
 
 
-_AOR_NAMES = [f"{name} Area of Responsibility" for name, *_ in AORS]
-_AOR_ICE = _cum([a[2] for a in AORS])
-_AOR_CBP = _cum([a[3] for a in AORS])
-_AOR_TRANSFER = _cum([a[4] for a in AORS])
-_STATES = sorted({s for a in AORS for s in a[5]})
-_STATE_IX = {s: i for i, s in enumerate(_STATES)}
+AOR_NAMES = [f"{name} Area of Responsibility" for name, *_ in AORS]
+AOR_ICE = cumulative_shares([a[2] for a in AORS])
+AOR_CBP = cumulative_shares([a[3] for a in AORS])
+AOR_TRANSFER = cumulative_shares([a[4] for a in AORS])
+STATES = sorted({s for a in AORS for s in a[5]})
+_STATE_IX = {s: i for i, s in enumerate(STATES)}
 _MAXST = max(len(a[5]) for a in AORS)
-_AOR_STATE_CUM = np.ones((len(AORS), _MAXST))
-_AOR_STATE_ID = np.zeros((len(AORS), _MAXST), dtype=np.int32)
+AOR_STATE_CUM = np.ones((len(AORS), _MAXST))
+AOR_STATE_ID = np.zeros((len(AORS), _MAXST), dtype=np.int32)
 for _i, _a in enumerate(AORS):
     _n = len(_a[5])
     _sh = [1.0] if _n == 1 else [FIRST_STATE_SHARE] + [(1 - FIRST_STATE_SHARE) / (_n - 1)] * (_n - 1)
-    _AOR_STATE_CUM[_i, :_n] = _cum(_sh)
-    _AOR_STATE_ID[_i, :_n] = [_STATE_IX[s] for s in _a[5]]
-    _AOR_STATE_ID[_i, _n:] = _STATE_IX[_a[5][-1]]
-_FAC_CODES = [f"SYN{a[1]}{k + 1}" for a in AORS for k in range(FACILITIES_PER_AOR)]
-_FAC_NAMES = [f"SYNTHETIC {a[0].upper()} FACILITY {k + 1}" for a in AORS for k in range(FACILITIES_PER_AOR)]
-_JAIL_NAMES = [f"SYNTHETIC {a[0].upper()} COUNTY JAIL" for a in AORS]
-_CIT = list(CITIZENSHIP)
-_CIT_CUM = _cum(CITIZENSHIP.values())
-_GENDER = list(GENDER)
-_GENDER_CUM = _cum(GENDER.values())
-_METHOD_CUM = np.vstack([_cum(METHOD_SHARES["criminal"]), _cum(METHOD_SHARES["oiv"])])
-_DISP = list(DISPOSITIONS)
-_DISP_CUM = _cum(DISPOSITIONS.values())
-_CASE_CUM = np.vstack([_cum(CASE_SHARES["ICE"]), _cum(CASE_SHARES["CBP"])])
-_CONV = list(CONVICTIONS)
-_CONV_CUM = _cum(CONVICTIONS.values())
-_PORTS = list(LAND_PORTS) + list(AIR_PORTS)
-_PORT_CUM = np.vstack([_cum(list(LAND_PORTS.values()) + [0] * len(AIR_PORTS)),
-                       _cum([0] * len(LAND_PORTS) + list(AIR_PORTS.values()))])
-_MEXICO = _CIT.index("MEXICO")
-_CAT_ICE, _CAT_CBP, _CAT_CARRY, _CAT_REM = range(4)
-_OIV = CRIMINALITY.index("Other Immigration Violator")
-_CONVICTED = CRIMINALITY.index("Convicted Criminal")
+    AOR_STATE_CUM[_i, :_n] = cumulative_shares(_sh)
+    AOR_STATE_ID[_i, :_n] = [_STATE_IX[s] for s in _a[5]]
+    AOR_STATE_ID[_i, _n:] = _STATE_IX[_a[5][-1]]
+FAC_CODES = [f"SYN{a[1]}{k + 1}" for a in AORS for k in range(FACILITIES_PER_AOR)]
+FAC_NAMES = [f"SYNTHETIC {a[0].upper()} FACILITY {k + 1}" for a in AORS for k in range(FACILITIES_PER_AOR)]
+JAIL_NAMES = [f"SYNTHETIC {a[0].upper()} COUNTY JAIL" for a in AORS]
+CIT = list(CITIZENSHIP)
+CIT_CUM = cumulative_shares(CITIZENSHIP.values())
+GENDER_LABELS = list(GENDER)
+GENDER_CUM = cumulative_shares(GENDER.values())
+METHOD_CUM = np.vstack([cumulative_shares(METHOD_SHARES["criminal"]), cumulative_shares(METHOD_SHARES["oiv"])])
+DISP = list(DISPOSITIONS)
+DISP_CUM = cumulative_shares(DISPOSITIONS.values())
+CASE_CUM = np.vstack([cumulative_shares(CASE_SHARES["ICE"]), cumulative_shares(CASE_SHARES["CBP"])])
+CONV = list(CONVICTIONS)
+CONV_CUM = cumulative_shares(CONVICTIONS.values())
+PORTS = list(LAND_PORTS) + list(AIR_PORTS)
+PORT_CUM = np.vstack([cumulative_shares(list(LAND_PORTS.values()) + [0] * len(AIR_PORTS)),
+                      cumulative_shares([0] * len(LAND_PORTS) + list(AIR_PORTS.values()))])
+MEXICO = CIT.index("MEXICO")
+CAT_ICE, CAT_CBP, CAT_CARRY, CAT_REM = range(4)  # positions in CATEGORIES
+OIV = CRIMINALITY.index("Other Immigration Violator")
+CONVICTED = CRIMINALITY.index("Convicted Criminal")
