@@ -123,12 +123,17 @@ def _editions_note(frame: pd.DataFrame) -> str:
     return f"{n} edition{'s' if n != 1 else ''}, data as of {as_of.min():%Y-%m-%d} to {as_of.max():%Y-%m-%d}"
 
 
+def _complete_months_by_agency(result: Result, nothing: str) -> pd.DataFrame:
+    """The complete months of a monthly figure by agency, numbered into unbroken runs (a gap breaks the line)."""
+    frame = pd.DataFrame(result.rows)
+    if frame.empty:
+        raise NothingToDraw(nothing)
+    return gap_runs(frame[~frame["partial"]].assign(month=lambda d: pd.to_datetime(d["month"])), "month", ["agency"])
+
+
 def book_ins_spec(book_ins: Result) -> alt.Chart:
     """Initial book-ins by arresting agency, complete months."""
-    frame = pd.DataFrame(book_ins.rows)
-    if frame.empty:
-        raise NothingToDraw("no book-ins for these filters")
-    data = gap_runs(frame[~frame["partial"]].assign(month=lambda d: pd.to_datetime(d["month"])), "month", ["agency"])
+    data = _complete_months_by_agency(book_ins, "no book-ins for these filters")
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
         x=alt.X("month:T", title=None, axis=month_axis()), y=alt.Y("value:Q", title="initial book-ins per month"),
         detail="run:N",
@@ -205,10 +210,7 @@ def detained_spec(snapshots: Result, monthly_adp: Result, beds: Result) -> alt.L
 
 
 def alos_spec(alos_result: Result) -> alt.Chart:
-    frame = pd.DataFrame(alos_result.rows)
-    if frame.empty:
-        raise NothingToDraw("no average length of stay")
-    data = gap_runs(frame[~frame["partial"]].assign(month=lambda d: pd.to_datetime(d["month"])), "month", ["agency"])
+    data = _complete_months_by_agency(alos_result, "no average length of stay")
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
         x=alt.X("month:T", title=None, axis=month_axis()), y=alt.Y("value:Q", title="average length of stay (days)"),
         detail="run:N",
