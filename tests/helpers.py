@@ -22,6 +22,10 @@ SYNTH_PEOPLE = 3_000
 SYNTH_SEED = 1
 SYNTH_WINDOW = (date(2024, 10, 1), date(2025, 3, 31))
 
+# Injection-shaped parameter values every API test sends (none may reach SQL or a file path).
+INJECTIONS = ["'; DROP TABLE observations; --", "1 OR 1=1", "\" OR \"\"=\"", "../../etc/passwd",
+              "<script>alert(1)</script>", "book_ins' UNION SELECT * FROM editions --", "%00", "${jndi:x}"]
+
 
 def shared_data_dir() -> Path | None:
     """The real public files (``../shared/data`` beside the checkout, or ``$ICETRACK_SHARED_DATA``), if present."""

@@ -19,14 +19,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import Icetrack
+from helpers import INJECTIONS, Icetrack
 from icetrack.warehouse import WarehouseError, open_warehouse
 from icetrack.web import create_app
 from icetrack.web.params import Verdict
 from icetrack.web.store import ResponseCache
 
-INJECTIONS = ["'; DROP TABLE observations; --", "1 OR 1=1", "\" OR \"\"=\"", "../../etc/passwd",
-              "<script>alert(1)</script>", "book_ins' UNION SELECT * FROM editions --", "%00", "${jndi:x}"]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from schemathesis.checks import not_a_server_error
 
 from icetrack.web import create_app
 
-from test_web_api import INJECTIONS
+from helpers import INJECTIONS
 
 EXAMPLES_PER_OPERATION = 8
 

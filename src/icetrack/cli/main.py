@@ -19,12 +19,13 @@ def _problems(error: Exception) -> list[str] | None:
     """The lines to show for a library exception that describes a user's mistake or environment (bad file,
     locked warehouse, missing engine...), or None for a bug. Imported only when something was raised."""
     from icetrack.claims import ClaimsFileError
+    from icetrack.figures.result import NotFound
     from icetrack.sources.fetch import FetchError
     from icetrack.warehouse.engines import EngineError
 
     if isinstance(error, ClaimsFileError):
         return error.problems
-    if isinstance(error, (SourceError, WarehouseError, EngineError, FetchError)):
+    if isinstance(error, (SourceError, WarehouseError, EngineError, FetchError, NotFound)):
         return [" ".join(str(error).split())]
     return None
 

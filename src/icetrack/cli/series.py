@@ -36,12 +36,6 @@ def editions(ctx: click.Context, as_json: bool) -> None:
     emit(rows, render, as_json=as_json)
 
 
-def _check_measure(wh, measure: str) -> None:
-    loaded = wh.measures().measure
-    if measure not in set(loaded):
-        fail(f"unknown measure '{measure}' (loaded: {', '.join(loaded)})")
-
-
 @click.command()
 @click.argument("measure")
 @click.option("--vintage", default="latest", show_default=True, help="latest, all, or an edition id.")
@@ -53,9 +47,11 @@ def _check_measure(wh, measure: str) -> None:
 def series(ctx: click.Context, measure: str, vintage: str, dims: tuple[str, ...], agency: str | None,
            as_json: bool, as_csv: bool) -> None:
     """Print one measure's observations with the edition each value comes from."""
+    from icetrack.figures import series as figure
+
     filters = dims_filters(dims, agency)
     with warehouse(ctx) as wh:
-        _check_measure(wh, measure)
+        figure.check_measure(wh, measure)
         rows = wh.series_arrow(measure, vintage=vintage, dims=filters).to_pylist()
     for r in rows:
         r["dims"] = dict(r["dims"])
@@ -101,7 +97,6 @@ def revisions(ctx: click.Context, measure: str, period: str, dims: tuple[str, ..
     except ValueError as e:
         fail(str(e))
     with warehouse(ctx) as wh:
-        _check_measure(wh, measure)
         result = figure.revisions(wh, measure, period, filters).detail
     if not result["series"]:
         fail(f"no {measure} figure for {period} matching {filters or 'no filter'}")

@@ -127,13 +127,6 @@ CATALOGUE: dict[str, MeasureDef] = {
 }
 
 
-def measure_concept(name: str, declared: dict[str, str | None] | None = None) -> str | None:
-    """The concept a measure counts: from the catalogue, else as declared by the edition that added it."""
-    if name in CATALOGUE:
-        return CATALOGUE[name].concept
-    return (declared or {}).get(name)
-
-
 
 # --- Versioned definitions -------------------------------------------------------------------------------
 # A *definition* is what a published number means ("ICE-arrested initial book-ins", "removals under the

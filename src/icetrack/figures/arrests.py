@@ -13,10 +13,6 @@ from icetrack.metrics.targets import daily_series, targets_ledger
 from icetrack.warehouse.vintage import Latest, Vintage
 
 WEEKDAY_COLOURS = alt.Scale(domain=["weekday", "weekend"], range=["#1f5a96", "#9cb9d9"])
-TARGET_COLUMNS = ["measure", "dims_key", "series_label", "variant", "target_id", "kind", "target_label", "value_low",
-                  "value_high", "days_covered", "total", "days_meeting_low", "days_meeting_high", "shortfall_low",
-                  "shortfall_high", "attainment_low", "pace_by", "pace_needed_low", "series_editions",
-                  "target_edition_id", "target_source_url"]
 SCORE_FIELDS = ("days_meeting_low", "days_meeting_high", "shortfall_low", "shortfall_high", "attainment_low",
                 "pace_by", "pace_needed_low")
 VARIANTS = ("as_published", "shifted_back_one_day")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from icetrack.domain import definitions
+from icetrack.domain import definitions, rules
 from icetrack.figures.charts import SNAPSHOT_GAP_DAYS, WIDTH, NothingToDraw, gap_runs, month_axis, title
 from icetrack.figures.result import Result, frame_rows, provenance
 from icetrack.metrics import detention as det
@@ -19,8 +19,7 @@ OUTCOME_COLOURS = alt.Scale(domain=["removal", "release", "transfer", "other"],
 
 
 def _fiscal_year(dates: pd.Series) -> pd.Series:
-    d = pd.to_datetime(dates)
-    return d.dt.year + (d.dt.month >= 10).astype(int)
+    return pd.to_datetime(dates).dt.date.map(rules.fiscal_year)
 
 
 def _frame(con, table: str, agency: str | None, vintage: Vintage) -> tuple[pd.DataFrame, str]:

@@ -36,8 +36,9 @@ def measures(wh) -> Result:
 
 
 def check_measure(wh, measure: str) -> None:
-    if measure not in set(wh.measures().measure):
-        raise NotFound(f"unknown measure '{measure}'")
+    loaded = list(wh.measures().measure)
+    if measure not in loaded:
+        raise NotFound(f"unknown measure '{measure}' (loaded: {', '.join(loaded)})")
 
 
 def series(wh, measure: str, vintage: str = "latest", dims: dict[str, str] | None = None, grain: str | None = None,

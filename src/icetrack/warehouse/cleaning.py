@@ -77,7 +77,6 @@ def arrest_episodes(arrests: ibis.Table, p: CleaningParams) -> ibis.Table:
     )
 
 
-BOND_FIELDS = ("initial_bond_set_amount", "bond_posted_amount", "bond_posted_date")
 STINT_KEY = ("release_id", "unique_identifier", "book_in_date_time", "detention_book_out_date_time",
              "stay_book_in_date_time", "stay_book_out_date_time", "detention_facility_code", "detention_facility",
              "detention_release_reason", "stay_release_reason", "book_in_criminality", "apprehension_method",
@@ -224,10 +223,6 @@ def link_stays_to_removals(stay_table: ibis.Table, removals: ibis.Table, p: Clea
         "stay_key", "removal_key", *STAY_KEY_COLUMNS, days_book_out_to_departure=diff, absdiff=diff.abs(),
         tiebreak=j.removal_key)
     return _one_to_one(cand, "stay_key", "removal_key", p.max_matching_rounds, materialize)
-
-
-DERIVED_TABLES = ("arrest_episodes", "detention_stints_dedup", "detention_stays", "stay_arrest_links",
-                  "stay_removal_links")
 
 
 def derived_tables(canonical: Callable[[str], ibis.Table], p: CleaningParams,

@@ -23,11 +23,19 @@ def reference_files() -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".csv"))
 
 
+def missing_reference(wh) -> tuple[list[Path], set[str], int]:
+    """What of the bundled reference data the warehouse lacks: (reference CSV files, sha256 of bundled workbook
+    editions, how many items are bundled in all)."""
+    held = wh.held_sha256s()
+    files = [path for path in reference_files() if file_digest(path)[0] not in held]
+    bundled = set(bundled_sha256s())
+    return files, bundled - held, len(reference_files()) + len(bundled)
+
+
 def ensure_reference_loaded(wh) -> list:
     """Load any bundled reference file whose bytes the warehouse does not hold yet."""
-    todo = [parse_csv(path, source=SOURCE, note="bundled with icetrack") for path in reference_files()
-            if not wh.has_sha256(file_digest(path)[0])]
-    missing = {sha for sha in bundled_sha256s() if not wh.has_sha256(sha)}
-    if missing:
-        todo += parse_bundle(only=missing)
+    files, editions, _ = missing_reference(wh)
+    todo = [parse_csv(path, source=SOURCE, note="bundled with icetrack") for path in files]
+    if editions:
+        todo += parse_bundle(only=editions)
     return wh.load_many(todo) if todo else []

@@ -13,9 +13,8 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-from icetrack.domain.edition import file_digest
 from icetrack.warehouse import Warehouse, WarehouseError, open_warehouse
-from icetrack.warehouse.reference import bundled_sha256s, reference_files
+from icetrack.warehouse.reference import missing_reference
 
 
 class ReadOnlyStore:
@@ -30,14 +29,12 @@ class ReadOnlyStore:
     def _check_reference_loaded(self) -> None:
         # A read-only open cannot load the bundled reference figures (a read-write open does that on
         # first use), and a dashboard without them would silently lack the targets and the workbook series.
-        wanted = {file_digest(p)[0] for p in reference_files()} | set(bundled_sha256s())
-        held = self._root.held_sha256s()
-        missing = wanted - held
-        if missing:
+        files, editions, bundled = missing_reference(self._root)
+        if files or editions:
             self._root.close()
             raise WarehouseError(
-                f"{self.path}: the bundled reference data is not loaded ({len(missing)} of {len(wanted)} files "
-                "missing); run `icetrack report` or `icetrack ingest` on this warehouse once, then serve it")
+                f"{self.path}: the bundled reference data is not loaded ({len(files) + len(editions)} of {bundled} "
+                "files missing); run `icetrack report` or `icetrack ingest` on this warehouse once, then serve it")
 
     def warehouse(self) -> Warehouse:
         """This thread's read-only Warehouse (its own cursor)."""

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from icetrack.domain import rules
 from icetrack.domain.edition import SourceError
 from icetrack.sources.ice_detention.labels import CRIMINALITY_BY_KEY, REASON_BY_KEY, norm_text, text_key
 from icetrack.sources.ice_detention.tables import Table
@@ -59,7 +60,7 @@ class ParseContext:
             if value != 0:
                 self.future_values[where] = self.future_values.get(where, 0) + 1
             return
-        if end > self.as_of:
+        if rules.is_partial(end, self.as_of):
             note = "; ".join(filter(None, [note, f"partial month: data as of {self.as_of}"]))
         self.add(measure, "month", start, end, dims, value, unit, note)
 
