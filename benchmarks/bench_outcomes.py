@@ -52,7 +52,7 @@ def phase(name: str, folder: Path, people: int) -> dict:
     elif name in ("duckdb", "spark"):
         from icetrack.warehouse import engines as engine
         from icetrack.metrics import outcomes as oc
-        from icetrack.metrics.publish import published_funnel, published_survival
+        from icetrack.metrics.published import published_funnel, published_survival
         from icetrack.warehouse import open_warehouse
 
         with open_warehouse(folder / "wh.duckdb", read_only=name == "duckdb", load_reference=False) as wh:

@@ -138,19 +138,19 @@ def test_cli_check_json_and_table(icetrack):
     assert "book_ins" in icetrack("check", "--definitions").stdout  # the table names the stored measures
 
 
-# --- verdict rules on hand-made figures (dates in 2030, far from any real figure) -------------------------
+# --- verdict rules on hand-made figures (dates in 2013, years before any figure icetrack bundles) -------------------------
 
 FIGURES = """\
 date,period_end,measure,value,unit,source_url,dim_agency
-2030-03-01,,ice_posted_arrests,100,arrests,https://example.org/posts,
-2030-03-02,,ice_posted_arrests,300,arrests,https://example.org/posts,
-2030-03-03,,ice_posted_arrests,700,arrests,https://example.org/posts,
-2030-03-04,,ice_posted_arrests,500,arrests,https://example.org/posts,
-2030-03-05,,ice_posted_arrests,400,arrests,https://example.org/posts,
-2030-03-06,,ice_posted_arrests,200,arrests,https://example.org/posts,
-2030-03-07,,ice_posted_arrests,600,arrests,https://example.org/posts,
-2030-03-01,2030-03-31,book_ins,3100,book-ins,https://example.org/workbook,ICE
-2030-04-01,2030-04-30,book_ins,6000,book-ins,https://example.org/workbook,ICE
+2013-03-01,,ice_posted_arrests,100,arrests,https://example.org/posts,
+2013-03-02,,ice_posted_arrests,300,arrests,https://example.org/posts,
+2013-03-03,,ice_posted_arrests,700,arrests,https://example.org/posts,
+2013-03-04,,ice_posted_arrests,500,arrests,https://example.org/posts,
+2013-03-05,,ice_posted_arrests,400,arrests,https://example.org/posts,
+2013-03-06,,ice_posted_arrests,200,arrests,https://example.org/posts,
+2013-03-07,,ice_posted_arrests,600,arrests,https://example.org/posts,
+2013-03-01,2013-03-31,book_ins,3100,book-ins,https://example.org/workbook,ICE
+2013-04-01,2013-04-30,book_ins,6000,book-ins,https://example.org/workbook,ICE
 """
 
 
@@ -159,7 +159,7 @@ def _claims_yaml(*entries: str) -> str:
 
 
 def _entry(cid: str, metric: str, statistic: str, start: str, end: str, comparison: str, extra: str = "") -> str:
-    fields = [f"id: {cid}", f"text: test claim {cid}", "outlet: test", "published_on: 2030-05-01",
+    fields = [f"id: {cid}", f"text: test claim {cid}", "outlet: test", "published_on: 2013-05-01",
               f"url: https://example.org/{cid}", f"metric: {metric}", f"statistic: {statistic}",
               f"window: {{start: {start}, end: {end}}}", f"comparison: {comparison}", *extra.splitlines()]
     return "  - " + "\n    ".join(fields) + "\n"
@@ -184,7 +184,7 @@ def _check(path: Path, *entries: str) -> dict[str, dict]:
 
 
 def test_statistics_over_a_fully_covered_window_are_exact(figures_warehouse):
-    w = ("arrests.ice_posted", "2030-03-01", "2030-03-07")
+    w = ("arrests.ice_posted", "2013-03-01", "2013-03-07")
     v = _check(figures_warehouse,
                _entry("total", *w[:1], "total", *w[1:], "{op: equals, value: 2800}"),
                _entry("mean", *w[:1], "mean_per_day", *w[1:], "{op: approximately, value: 390, tolerance: 10}"),
@@ -196,10 +196,10 @@ def test_statistics_over_a_fully_covered_window_are_exact(figures_warehouse):
         ("supported", 2800, "exact")
     assert (v["mean"]["verdict"], v["mean"]["evidence"][0]["value"]) == ("supported", 400)
     assert (v["max"]["verdict"], v["max"]["evidence"][0]["value"], v["max"]["evidence"][0]["at"]) == \
-        ("contradicted", 700, ["2030-03-03"])
+        ("contradicted", 700, ["2013-03-03"])
     assert (v["min"]["verdict"], v["min"]["evidence"][0]["value"]) == ("supported", 100)
-    # 2030-03-02 is a Saturday (300), 2030-03-03 a Sunday (700); 20% of 250 accepts 200..300
-    assert v["weekend"]["verdict"] == "supported" and v["weekend"]["evidence"][0]["at"] == ["2030-03-02"]
+    # 2013-03-02 is a Saturday (300), 2013-03-03 a Sunday (700); 20% of 250 accepts 200..300
+    assert v["weekend"]["verdict"] == "supported" and v["weekend"]["evidence"][0]["at"] == ["2013-03-02"]
     assert v["weekend"]["comparison"]["accepts"] == [200, 300]
     # moved back one day, the weekend is the 3rd and 4th posts (700, 500): fully covered, none near 250
     assert v["weekend"]["shift"]["verdict"] == "contradicted"
@@ -209,24 +209,24 @@ def test_statistics_over_a_fully_covered_window_are_exact(figures_warehouse):
 
 def test_partial_coverage_gives_bounds_not_verdicts(figures_warehouse):
     v = _check(figures_warehouse,
-               _entry("lo", "arrests.ice_posted", "total", "2030-03-01", "2030-03-10", "{op: at_least, value: 2000}"),
-               _entry("hi", "arrests.ice_posted", "total", "2030-03-01", "2030-03-10", "{op: at_least, value: 5000}"),
-               _entry("mx", "arrests.ice_posted", "max_day", "2030-03-01", "2030-03-10", "{op: at_most, value: 800}"),
-               _entry("mn", "arrests.ice_posted", "min_day", "2030-03-01", "2030-03-10", "{op: at_most, value: 150}"))
+               _entry("lo", "arrests.ice_posted", "total", "2013-03-01", "2013-03-10", "{op: at_least, value: 2000}"),
+               _entry("hi", "arrests.ice_posted", "total", "2013-03-01", "2013-03-10", "{op: at_least, value: 5000}"),
+               _entry("mx", "arrests.ice_posted", "max_day", "2013-03-01", "2013-03-10", "{op: at_most, value: 800}"),
+               _entry("mn", "arrests.ice_posted", "min_day", "2013-03-01", "2013-03-10", "{op: at_most, value: 150}"))
     assert v["lo"]["verdict"] == "supported"  # 2,800 already counted on 7 of 10 days
     assert v["hi"]["verdict"] == "not checkable" and v["hi"]["evidence"][0]["kind"] == "lower_bound"
-    assert v["hi"]["evidence"][0]["coverage"]["missing"] == "2030-03-08..2030-03-10"
+    assert v["hi"]["evidence"][0]["coverage"]["missing"] == "2013-03-08..2013-03-10"
     assert v["mx"]["verdict"] == "not checkable"  # an unposted day could exceed 800
     assert v["mn"]["verdict"] == "supported"  # the lowest day is at most 100 whatever the missing days hold
 
 
 def test_monthly_figures_are_prorated_and_whole_months_are_exact(figures_warehouse):
     v = _check(figures_warehouse,
-               _entry("cut", "book_ins.ice_arrested", "total", "2030-03-20", "2030-04-10",
+               _entry("cut", "book_ins.ice_arrested", "total", "2013-03-20", "2013-04-10",
                       "{op: approximately, value: 3200, tolerance: 1}"),
-               _entry("whole", "book_ins.ice_arrested", "total", "2030-03-01", "2030-04-30",
+               _entry("whole", "book_ins.ice_arrested", "total", "2013-03-01", "2013-04-30",
                       "{op: equals, value: 9100}"),
-               _entry("daily", "book_ins.ice_arrested", "max_day", "2030-03-01", "2030-04-30",
+               _entry("daily", "book_ins.ice_arrested", "max_day", "2013-03-01", "2013-04-30",
                       "{op: at_least, value: 1}"))
     cut = v["cut"]["evidence"][0]
     assert cut["value"] == pytest.approx(3100 * 12 / 31 + 6000 * 10 / 30) and cut["kind"] == "estimate"
@@ -238,7 +238,7 @@ def test_monthly_figures_are_prorated_and_whole_months_are_exact(figures_warehou
 
 def test_readings_that_disagree_make_the_verdict_depend_on_the_definition(figures_warehouse):
     v = _check(figures_warehouse,
-               _entry("two", "arrests.ice_posted", "total", "2030-03-01", "2030-03-07", "{op: at_least, value: 2500}",
+               _entry("two", "arrests.ice_posted", "total", "2013-03-01", "2013-03-07", "{op: at_least, value: 2500}",
                       "alternatives: [book_ins.ice_arrested]\n"))["two"]
     posts, book_ins = v["evidence"]
     assert (posts["outcome"], posts["value"]) == ("supported", 2800)
@@ -251,15 +251,15 @@ def test_the_month_of_an_as_of_date_counts_only_up_to_it_and_vintages_follow_pub
 
     early = tmp_path / "early.csv"
     early.write_text("date,period_end,measure,value,unit,source_url,dim_agency,as_of,published_on\n"
-                     "2030-06-01,2030-06-30,book_ins,1000,book-ins,https://example.org/w1,ICE,2030-06-10,2030-06-15\n")
+                     "2013-06-01,2013-06-30,book_ins,1000,book-ins,https://example.org/w1,ICE,2013-06-10,2013-06-15\n")
     late = tmp_path / "late.csv"
     late.write_text("date,period_end,measure,value,unit,source_url,dim_agency,as_of,published_on\n"
-                    "2030-06-01,2030-06-30,book_ins,3000,book-ins,https://example.org/w2,ICE,2030-07-05,2030-07-10\n")
+                    "2013-06-01,2013-06-30,book_ins,3000,book-ins,https://example.org/w2,ICE,2013-07-05,2013-07-10\n")
     path = tmp_path / "wh.duckdb"
     with open_warehouse(path) as wh:
         wh.load_many([parse_file(early), parse_file(late)])
-    entry = _entry("june", "book_ins.ice_arrested", "total", "2030-06-01", "2030-06-30", "{op: at_least, value: 2000}")
-    claims = parse_claims(_claims_yaml(entry.replace("published_on: 2030-05-01", "published_on: 2030-06-20")),
+    entry = _entry("june", "book_ins.ice_arrested", "total", "2013-06-01", "2013-06-30", "{op: at_least, value: 2000}")
+    claims = parse_claims(_claims_yaml(entry.replace("published_on: 2013-05-01", "published_on: 2013-06-20")),
                           "c.yaml")
     with open_warehouse(path, read_only=True) as wh:
         v = check_claims(wh, claims)[0]
@@ -269,12 +269,12 @@ def test_the_month_of_an_as_of_date_counts_only_up_to_it_and_vintages_follow_pub
     then = v["at_publication"]["readings"][0]
     assert (then["value"], then["kind"], then["outcome"]) == (1000, "lower_bound", "inconclusive")
     assert v["at_publication"]["verdict"] == "not checkable" and v["at_publication"]["changes_verdict"] is True
-    assert "figures published by 2030-06-20" in v["explanation"]
+    assert "figures published by 2013-06-20" in v["explanation"]
 
 
 def test_checking_never_writes_the_warehouse(figures_warehouse, tmp_path):
     before = sha256(figures_warehouse)
-    _check(figures_warehouse, _entry("t", "arrests.ice_posted", "total", "2030-03-01", "2030-03-07",
+    _check(figures_warehouse, _entry("t", "arrests.ice_posted", "total", "2013-03-01", "2013-03-07",
                                      "{op: equals, value: 2800}"))
     assert sha256(figures_warehouse) == before
 

@@ -11,7 +11,7 @@ import pytest
 
 from icetrack.warehouse import engines
 from icetrack.metrics import outcomes as oc
-from icetrack.metrics.publish import published_funnel, published_survival
+from icetrack.metrics.published import published_funnel, published_survival
 from icetrack.warehouse.person import load_person_release
 from icetrack.warehouse import open_warehouse
 
@@ -79,8 +79,11 @@ def test_km_and_cif_by_hand(six):
     result = published_survival(engines.from_warehouse(six.ibis()), threshold=1)
     (g,) = result["groups"]
     km = {r["time"]: r["survival"] for r in g["kaplan_meier"]}
-    # removal-only KM: at risk 4,3,2,1 at t = 5, 9, 20, 80; the only removal is at t = 20 with 2 at risk
-    assert km[5] == km[9] == 1.0 and km[20] == 0.5 and km[80] == 0.5
+    # removal-only KM: at risk 4,3,2,1 at t = 5, 9, 20, 80; the only removal is at t = 20 with 2 at risk.
+    # Threshold 1 suppresses nothing: the curve is shown at day 0 (start) and at every time, the last one too
+    # (after day 80 nobody is followed: at_risk 0, shown like any count)
+    assert km == {0: 1.0, 5: 1.0, 9: 1.0, 20: 0.5, 80: 0.5}
+    assert [r["at_risk"] for r in g["kaplan_meier"]] == [4, 3, 2, 1, 0]
     assert g["median_days_to_removal_km"] == 20
     cif = {r["time"]: r for r in g["cumulative_incidence"]}
     # all-cause survival: 3/4 after t=5, 1/2 after t=9, 1/4 after t=20; CIF jumps = S(t-) * d/n
@@ -123,7 +126,7 @@ def test_outcomes_cli_json_and_csv(six, tmp_path):
     assert row["cohort_size"]["count"] == 6 and row["removed"]["share"] == pytest.approx(1 / 6, abs=1e-6)
     csv_out = run("outcomes", "cif", "--threshold", "1", "--csv").stdout.splitlines()
     assert csv_out[0].startswith("group,time,at_risk,overall_survival,removal_cif")
-    assert len(csv_out) == 1 + 5  # t = 0 plus four event times
+    assert len(csv_out) == 1 + 5  # the start (day 0) plus the four event times (threshold 1 shows every one)
 
 
 def _results(pt):

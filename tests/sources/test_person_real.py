@@ -12,7 +12,7 @@ import pytest
 from helpers import Icetrack, shared_data_dir
 from icetrack.warehouse import engines
 from icetrack.metrics import outcomes as oc
-from icetrack.metrics.publish import published_funnel, published_survival
+from icetrack.metrics.published import published_funnel, published_survival
 from icetrack.warehouse import open_warehouse
 
 SEATTLE = "uwchr-ice-enforce/aor-seattle-raw"
@@ -76,19 +76,28 @@ def test_no_redaction_marker_survives_in_the_warehouse(seattle, joined):
 
 def test_seattle_daily_flows_equal_an_independent_count(seattle):
     run, data = seattle
-    rows = run.json("outcomes", "flows", "--period", "day")
-    uw = [r for r in rows["rows"] if r["release_id"] == "uwchr-seattle-uw-v-dhs"]
-    assert sum(r["arrests"] for r in uw) == 32549
-    assert sum(r["book_ins"] for r in uw) == 36811
-    assert sum(r["removals"] for r in uw) == 6529 + 20384
+    # The unsuppressed daily flows (what publication starts from) against a hand count from the gzip.
+    with open_warehouse(run.warehouse, read_only=True) as wh:
+        pt = engines.from_warehouse(wh.ibis())
+        flows = oc.flows(pt, wh.ibis().table("detention_stints"), "day").to_pandas()
+    uw = flows[flows.release_id == "uwchr-seattle-uw-v-dhs"]
+    assert uw.arrests.sum() == 32549
+    assert uw.book_ins.sum() == 36811
+    assert uw.removals.sum() == 6529 + 20384
     # hand count straight from the gzip: arrests per day (M/D/YYYY in the first column after 7 lines)
     with gzip.open(data / SEATTLE / "arrests.csv.gz", "rt", encoding="utf-8") as fh:
         lines = fh.read().splitlines()[7:]
     by_day = Counter(datetime.strptime(line.split("|")[0], "%m/%d/%Y").date().isoformat() for line in lines if line)
-    got = {r["period_start"]: r["arrests"] for r in uw if r["arrests"]}
+    got = {str(r.period_start)[:10]: int(r.arrests) for r in uw.itertuples() if r.arrests}
     assert got == dict(by_day)
     busiest = max(by_day, key=by_day.get)
     assert got[busiest] == by_day[busiest] > 20
+    # What is published holds no count between 1 and 9: small days are suppressed (null), the busiest shown.
+    rows = run.json("outcomes", "flows", "--period", "day")["rows"]
+    counts = [r[k] for r in rows for k in ("arrests", "book_ins", "book_outs", "removals") if r.get(k) is not None]
+    assert counts and not [c for c in counts if 0 < c < 10]
+    published = {r["period_start"]: r["arrests"] for r in rows if r["release_id"] == "uwchr-seattle-uw-v-dhs"}
+    assert published[busiest] == by_day[busiest]
 
 
 def _joined_rows(data):
@@ -106,10 +115,13 @@ def test_joined_funnel_states_sum_to_cohorts_and_cif_closes(joined):
     per_cohort = counts.groupby("cohort").n.sum()
     assert per_cohort.sum() == len(cohort) == 46  # 47 arrest rows, one duplicate_likely episode record
     assert set(counts.state) <= set(oc.STATES)
-    for g in survival["groups"]:
-        for r in g["cumulative_incidence"]:
-            total = sum(r[c]["cif"] for c in oc.CAUSES) + r["overall_survival"]
-            assert total == pytest.approx(1.0, abs=4 * 5e-7)  # four values published to 6 decimals
+    # threshold 1 suppresses nothing: every row of every group shows the three incidences and the share still
+    # open, and they close
+    rows = [r for g in survival["groups"] for r in g["cumulative_incidence"]]
+    assert rows
+    for r in rows:
+        total = sum(r[c]["cif"] for c in oc.CAUSES) + r["overall_survival"]
+        assert total == pytest.approx(1.0, abs=4 * 5e-7)  # four values published to 6 decimals
     assert published["releases"][0]["audit"] == []
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from icetrack.metrics import outcomes as oc
-from icetrack.metrics.publish import published_funnel, published_survival
+from icetrack.metrics.published import published_funnel, published_survival
 
 pyspark = pytest.importorskip("pyspark", reason="the 'spark' extra is not installed")
 if shutil.which("java") is None:

@@ -264,11 +264,12 @@ def test_server_connection_cannot_write_and_the_file_is_unchanged(synthetic_ware
     with TestClient(app) as c:
         for url in ("/", "/api/targets", "/api/outcomes/funnel", "/api/charts/cif", "/api/sources?format=csv"):
             assert c.get(url).status_code == 200
-        con = app.state.store.warehouse().con
-        for statement in ("INSERT INTO meta VALUES ('web', 'wrote')", "CREATE TABLE web_wrote (x INTEGER)",
-                          "DELETE FROM observations", "UPDATE editions SET note = 'x'"):
-            with pytest.raises(duckdb.Error, match="read-only"):
-                con.execute(statement)
+        with app.state.store.session():  # the server's connection is open only inside a session
+            con = app.state.store.warehouse().con
+            for statement in ("INSERT INTO meta VALUES ('web', 'wrote')", "CREATE TABLE web_wrote (x INTEGER)",
+                              "DELETE FROM observations", "UPDATE editions SET note = 'x'"):
+                with pytest.raises(duckdb.Error, match="read-only"):
+                    con.execute(statement)
     app.state.store.close()
     assert hashlib.sha256(synthetic_warehouse.read_bytes()).hexdigest() == before
 

@@ -19,12 +19,16 @@ Format (YAML, ``format: icetrack-claims/1``; documented in docs/claims.md)::
         comparison: {op: approximately, value: 1100, tolerance: 50}   # tolerance: number or 'N%'
         note: why the window and tolerance were chosen   # optional
 
-Every problem in a file is reported, one line each, before anything is checked.
+Every problem in a file is reported, one line each, before anything is checked. A file is refused whole, in
+one line, when it is larger than :data:`MAX_CLAIMS_FILE_BYTES`, holds more than :data:`MAX_CLAIMS` claims, nests
+deeper than :data:`MAX_DEPTH` or uses YAML anchors and aliases (the format needs none; they are how a few
+hundred bytes of YAML expand to gigabytes). Claimed values must be finite and possible in the metric's unit.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,7 +38,10 @@ from typing import Any
 
 import yaml
 
-from icetrack.domain.catalogue import DEFINITIONS, Definition, definition
+from icetrack.domain.catalogue import CATALOGUE, DEFINITIONS, Definition, definition
+from icetrack.domain.edition import SourceError
+from icetrack.domain.plausible import value_problem
+from icetrack.sources.files import check_file
 
 FORMAT = "icetrack-claims/1"
 STATISTICS = {
@@ -58,6 +65,14 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _URL_RE = re.compile(r"^https?://\S+$")
 _TOLERANCE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
 BUNDLED = "nbc_2025_02.yaml"
+# The bundled file is 5.9 KB for 9 claims (~650 bytes a claim): 1 MiB holds ~1,600 such claims, far more than a
+# hand-kept list of published statements, and is read (or refused) in half a second.
+MAX_CLAIMS_FILE_BYTES = 1024 * 1024
+# Claims in one file: 100 times the bundled file's 9, rounded up.
+MAX_CLAIMS = 1_000
+# The format nests 5 levels at most (file > claims > claim > comparison > [low, high]); 20 leaves room for
+# hand-written variations and stops a deeply nested document long before Python's recursion limit.
+MAX_DEPTH = 20
 
 
 class ClaimsFileError(ValueError):
@@ -128,8 +143,27 @@ def _as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float: not a figure
+            return float("inf")
     return None
+
+
+def _unit(metric: Definition | None) -> str | None:
+    """The unit a metric's values are counted in (its first measurement's), None when the catalogue has none."""
+    for m in metric.measured_by if metric is not None else ():
+        if m.measure in CATALOGUE:
+            return CATALOGUE[m.measure].unit
+    return None
+
+
+def _value_problem(value: float, unit: str | None) -> str | None:
+    """Why a claimed value cannot be a figure ("<value> is ..."): not finite, or (when the unit is known)
+    outside its plausible range."""
+    if unit is not None:
+        return value_problem(value, unit)
+    return None if math.isfinite(value) else f"{value!r} is not finite"
 
 
 def _metric(ref: Any, what: str, add) -> Definition | None:
@@ -149,7 +183,7 @@ def _metric(ref: Any, what: str, add) -> Definition | None:
     return found
 
 
-def _comparison(raw: Any, statistic: str | None, add) -> Comparison | None:
+def _comparison(raw: Any, statistic: str | None, add, unit: str | None = None) -> Comparison | None:
     if not isinstance(raw, dict):
         add("comparison must be a mapping with op, value and optionally tolerance")
         return None
@@ -164,20 +198,25 @@ def _comparison(raw: Any, statistic: str | None, add) -> Comparison | None:
     value = raw.get("value")
     if isinstance(value, list) and statistic == "reported_target":
         numbers = [_as_number(v) for v in value]
-        if len(numbers) != 2 or None in numbers or numbers[0] > numbers[1]:
-            add("comparison value for a target range must be [low, high] with low <= high")
+        problems = [p for p in (_value_problem(n, unit) for n in numbers if n is not None) if p]
+        if len(numbers) != 2 or None in numbers or problems or numbers[0] > numbers[1]:
+            add("comparison value for a target range must be [low, high] with low <= high"
+                + (f" (value {problems[0]})" if problems else ""))
             ok = False
         else:
             value = (numbers[0], numbers[1])
     else:
         value = _as_number(value)
         if value is None:
-            add(f"comparison value '{raw.get('value')}' is not a number")
+            add(f"comparison value '{str(raw.get('value'))[:80]}' is not a number")
+            ok = False
+        elif _value_problem(value, unit):
+            add(f"comparison value {_value_problem(value, unit)}")
             ok = False
     tolerance, relative = raw.get("tolerance", 0), False
     if isinstance(tolerance, str) and _TOLERANCE_RE.match(tolerance.strip()):
         tolerance, relative = float(_TOLERANCE_RE.match(tolerance.strip()).group(1)), True
-    elif _as_number(tolerance) is not None and tolerance >= 0:
+    elif _as_number(tolerance) is not None and math.isfinite(_as_number(tolerance)) and tolerance >= 0:
         tolerance = float(tolerance)
     else:
         add(f"comparison tolerance '{tolerance}' must be a number >= 0 or a percentage like '5%'")
@@ -223,7 +262,7 @@ def _claim(entry: Any, index: int, line: int, seen: set[str], add_file) -> Claim
         alternatives = []
     alt_defs = tuple(d for d in (_metric(a, "alternative metric", add) for a in alternatives) if d)
     statistic = entry.get("statistic")
-    if statistic not in (None, "") and statistic not in STATISTICS:
+    if statistic not in (None, "") and not (isinstance(statistic, str) and statistic in STATISTICS):
         add(f"statistic '{statistic}' is not one of {', '.join(STATISTICS)}")
         statistic = None
     if (statistic == "reported_target") != (metric is not None and metric.id == "targets.daily_arrests"):
@@ -249,7 +288,8 @@ def _claim(entry: Any, index: int, line: int, seen: set[str], add_file) -> Claim
                 add(f"window start/end must be valid dates YYYY-MM-DD (got {window['start']!r}, {window['end']!r})")
             elif start > end:
                 add(f"window is inverted: start {start} is after end {end}")
-    comparison = _comparison(entry.get("comparison"), statistic, add) if entry.get("comparison") else None
+    comparison = (_comparison(entry.get("comparison"), statistic, add, _unit(metric))
+                  if entry.get("comparison") else None)
     for p in problems:
         add_file(p)
     if problems:
@@ -260,7 +300,7 @@ def _claim(entry: Any, index: int, line: int, seen: set[str], add_file) -> Claim
                  speaker=entry.get("speaker"), alternatives=alt_defs, days=days, note=entry.get("note"))
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when installed: ~10x faster
     """Safe YAML with dates left as text, so an impossible date is a problem to report, not a crash."""
 
 
@@ -268,17 +308,54 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def parse_claims(text: str, file: str | Path) -> list[Claim]:
-    problems: list[str] = []
+def _check_structure(text: str, file: str | Path) -> None:
+    """Refuse anchors, aliases and deep nesting from the event stream (parsed without recursion), before any
+    node is built: an alias can make a small file expand without end, and building nested nodes recurses."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ClaimsFileError(file, [f"line {line}: YAML anchors and aliases (&name, *name) are not allowed in "
+                                         "a claims file; write each value out"])
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ClaimsFileError(file, [f"line {line}: nested deeper than {MAX_DEPTH} levels; a claims file "
+                                             "needs 5"])
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+
+
+def _compose(text: str, file: str | Path) -> tuple[Any, Any]:
+    """(root node, document) of a YAML text, parsed once; every YAML problem becomes one line."""
+    if len(text) > MAX_CLAIMS_FILE_BYTES:
+        raise ClaimsFileError(file, [f"{len(text):,} characters; a claims file must be at most "
+                                     f"{MAX_CLAIMS_FILE_BYTES:,}"])
     try:
-        root = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        _check_structure(text, file)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            return root, (loader.construct_document(root) if root is not None else None)
+        finally:
+            loader.dispose()
+    except ClaimsFileError:
+        raise
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f"line {mark.line + 1}: " if mark is not None else ""
         raise ClaimsFileError(file, [f"{at}not valid YAML ({getattr(e, 'problem', None) or e})"]) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as e:  # an explicit tag on a bad value
+        raise ClaimsFileError(file, [f"a value cannot be read: {' '.join(str(e).split())[:200]}"]) from None
+
+
+def parse_claims(text: str, file: str | Path) -> list[Claim]:
+    problems: list[str] = []
+    root, data = _compose(text, file)
     if not isinstance(data, dict):
         raise ClaimsFileError(file, [f"expected a mapping with 'format: {FORMAT}' and 'claims:'"])
     if data.get("format") != FORMAT:
@@ -289,6 +366,8 @@ def parse_claims(text: str, file: str | Path) -> list[Claim]:
     if not isinstance(entries, list) or not entries:
         problems.append("'claims' must be a non-empty list")
         raise ClaimsFileError(file, problems)
+    if len(entries) > MAX_CLAIMS:
+        raise ClaimsFileError(file, [f"{len(entries):,} claims; a claims file may hold at most {MAX_CLAIMS:,}"])
     lines = {}
     for key_node, value_node in root.value:
         if key_node.value == "claims":
@@ -307,7 +386,10 @@ def load_claims(path: str | Path | None = None) -> list[Claim]:
         return parse_claims(resource.read_text(encoding="utf-8"), BUNDLED)
     path = Path(path)
     try:
+        check_file(path, max_bytes=MAX_CLAIMS_FILE_BYTES, what="claims file")
         text = path.read_text(encoding="utf-8")
+    except SourceError as e:
+        raise ClaimsFileError(path, [e.problem]) from None
     except FileNotFoundError:
         raise ClaimsFileError(path, ["no such file"]) from None
     except UnicodeDecodeError:

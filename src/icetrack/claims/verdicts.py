@@ -33,7 +33,7 @@ import pandas as pd
 from icetrack.claims.registry import DAILY_ONLY, WEEKDAYS, Claim
 from icetrack.domain.catalogue import Definition
 from icetrack.metrics.evidence import observations_in_window, reported_targets
-from icetrack.metrics.publish import DEFAULT_THRESHOLD
+from icetrack.metrics.published import DEFAULT_THRESHOLD
 from icetrack.warehouse.vintage import KnownBy, Latest, Vintage
 
 VERDICTS = ("supported", "contradicted", "not checkable", "depends on definition")

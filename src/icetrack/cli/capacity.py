@@ -38,7 +38,7 @@ def project(ctx, solve_for, run_backtest, through, until, as_json, **options) ->
     stock-and-flow simulation calibrated on ICE's workbooks), goal seeking, and the back-test."""
     numbers = {name: parse_number(options[name], "--" + name.replace("_", "-")) for name in NUMBER_OPTIONS}
     through_date, until_date = parse_date(through, "--through"), parse_date(until, "--until")
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         try:
             if run_backtest:
                 result = _backtest(wh.ibis(), numbers, through_date, until_date)

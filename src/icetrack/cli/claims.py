@@ -38,7 +38,7 @@ def check(ctx: click.Context, claims_file: Path | None, as_json: bool, definitio
         emit(_definitions(), _render_definitions, as_json=as_json)
         return
     claims = load_claims(claims_file)
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         verdicts = check_claims(wh, claims, include_synthetic=include_synthetic)
     emit(verdicts, _render_verdicts, as_json=as_json)
 

@@ -35,35 +35,41 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--allow-implausible", is_flag=True,
+              help="Load values and dates outside the plausible range (a negative count, an as-of date after "
+                   "today) instead of refusing the file; each edition records what was let in.")
+@click.option("--drop-identifiers", is_flag=True,
+              help="Load a person-level file that has identifying columns (names, SSNs, A-numbers, birth "
+                   "dates, addresses) without those columns instead of refusing it; the edition records them.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Load files into the warehouse: figures/targets CSVs and ICE detention workbooks.
+def ingest(ctx: click.Context, paths: tuple[Path, ...], allow_implausible: bool, drop_identifiers: bool) -> None:
+    """Load files into the warehouse: figures/targets CSVs, ICE detention workbooks, person-level files.
 
-    Every file is parsed and validated before the warehouse is touched; each edition then loads in one
-    transaction. Files whose bytes are already loaded are skipped and reported.
+    Every file is read and validated before anything is committed, and one transaction then loads them all:
+    one refused file means nothing is loaded. Files whose bytes are already loaded are skipped and reported.
     """
-    from icetrack.warehouse.ingest import load_aggregate_files, load_person_files, split_by_kind
+    from icetrack.domain.plausible import IngestPolicy
+    from icetrack.warehouse.ingest import ingest_files, split_by_kind
 
-    aggregate_files, person_files = split_by_kind(_expand(paths))
-    with warehouse(ctx) as wh:
-        if aggregate_files:
-            with _bar(disable=len(aggregate_files) < 3) as progress:
-                task = progress.add_task("parsing", total=len(aggregate_files))
-                reports = load_aggregate_files(wh, aggregate_files, parsed_one=lambda f: progress.update(
-                    task, advance=1, description=f"parsed {f.name}"))
-            for report in reports:
-                _say_report(report)
-        if person_files:
-            with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
-                          TimeElapsedColumn(), console=err_console, transient=True) as progress:
-                task = progress.add_task(f"loading {len(person_files)} person-level file(s)", total=None)
-                reports = load_person_files(wh, person_files, rows_loaded=lambda n: progress.advance(task, n))
-            for report in reports:
-                _say_report(report)
+    files = _expand(paths)
+    aggregate_files, person_files = split_by_kind(files)
+    n_aggregate = len(aggregate_files)
+    policy = IngestPolicy(allow_implausible=allow_implausible, drop_identifiers=drop_identifiers)
+    with warehouse(ctx) as wh, _bar(disable=n_aggregate < 3 and not person_files) as progress:
+        parsing = progress.add_task("parsing", total=n_aggregate)
+        rows = progress.add_task("loading person-level rows", total=None, visible=False)
+        reports = ingest_files(
+            wh, files, policy=policy,
+            parsed_one=lambda f: progress.update(parsing, advance=1, description=f"parsed {f.name}"),
+            rows_loaded=lambda n: progress.update(rows, advance=n, visible=True))
+    for report in reports:
+        _say_report(report)
 
 
 def _say_report(report) -> None:
     say(report.result.message)
+    for line in report.overrides:
+        say(f"  recorded on the edition: {line}", style="yellow")
     for w in report.warnings:
         say(f"  warning: {w}", style="yellow")
     for table, cols in report.unknown_columns.items():
@@ -84,18 +90,83 @@ def _say_report(report) -> None:
 @click.command()
 @click.argument("what", type=click.Choice(["ice-detention"]))
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=Path("downloads"),
-              show_default=True, help="Folder for the downloaded file.")
+              show_default=True, help="Folder for the downloaded files.")
 @click.option("--url", "page_url", default=None, help="Page that links the workbooks (default: ICE's page).")
 @click.option("--no-ingest", is_flag=True, help="Only download.")
+@click.option("--archive", is_flag=True,
+              help="Download every past edition that the Internet Archive's Wayback Machine holds, one file per "
+                   "distinct content, with archive-manifest.tsv recording when each was first captured.")
+@click.option("--list", "list_only", is_flag=True,
+              help="With --archive: print what would be downloaded (URL, first capture, size); download nothing.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="With --archive: only captures made on or after this date.")
+@click.option("--archive-url", default=None, metavar="URL",
+              help="With --archive: the Wayback Machine to ask (default https://web.archive.org).")
+@click.option("--delay", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="With --archive: pause between requests (default 1); a retry after a 429 or 5xx waits 5 then "
+                   "10 times this, or what the archive's Retry-After says.")
 @click.pass_context
-def fetch(ctx: click.Context, what: str, dest: Path, page_url: str | None, no_ingest: bool) -> None:
-    """Download the current ICE detention workbook (then ingest it)."""
-    from icetrack.sources.fetch import DETENTION_PAGE, fetch_ice_detention
+def fetch(ctx: click.Context, what: str, dest: Path, page_url: str | None, no_ingest: bool, archive: bool,
+          list_only: bool, since, archive_url: str | None, delay: float | None) -> None:
+    """Download the current ICE detention workbook, or with --archive every past one (then ingest them)."""
+    if not archive:
+        if list_only or since or archive_url or delay is not None:
+            fail("--list, --since, --archive-url and --delay go with --archive")
+        from icetrack.sources.fetch import DETENTION_PAGE, fetch_ice_detention
 
-    path = fetch_ice_detention(dest, page_url or DETENTION_PAGE)
-    say(f"downloaded {path}")
-    if not no_ingest:
-        ctx.invoke(ingest, paths=(path,))
+        path = fetch_ice_detention(dest, page_url or DETENTION_PAGE)
+        say(f"downloaded {path}")
+        if not no_ingest:
+            ctx.invoke(ingest, paths=(path,))
+        return
+    if page_url:
+        fail("--url names ICE's current page; with --archive, --archive-url names the Wayback Machine")
+    from icetrack.sources.archive import WAYBACK, Politeness
+
+    polite = Politeness() if delay is None else Politeness(delay=delay, backoff=5 * delay)
+    options = {"since": since.date() if since else None, "archive_url": archive_url or WAYBACK, "polite": polite}
+    if list_only:
+        _list_archive(dest, options)
+        return
+    new_files = _fetch_archive(dest, options)
+    if new_files and not no_ingest:
+        ctx.invoke(ingest, paths=tuple(new_files))
+    elif not no_ingest:
+        say("nothing new to ingest")
+
+
+def _list_archive(dest: Path, options: dict) -> None:
+    """``fetch --archive --list``: one line per payload that would be downloaded, then a summary."""
+    from icetrack.sources.archive import plan_archive
+
+    plan = plan_archive(dest, **options)
+    for group in plan.pending:
+        first = group[0]
+        size = f"{first.length:,} B" if first.length is not None else "? B"
+        say(f"{first.captured_at:%Y-%m-%dT%H:%M:%SZ}  {size:>12}  {first.original}")
+    say(f"{len(plan.pending)} to download (sizes as archived, compressed); {plan.listed} workbook capture(s) "
+        f"listed, {plan.already_had} file(s) already in {dest}")
+
+
+def _fetch_archive(dest: Path, options: dict) -> list[Path]:
+    """``fetch --archive``: download with a progress bar, report, and return the new files."""
+    from icetrack.sources.archive import fetch_archive
+
+    # Off when stderr is not a terminal: a log or a pipe would get a stray line and nothing to watch.
+    with _bar(disable=not err_console.is_terminal) as progress:
+        task = progress.add_task("asking the Wayback Machine", total=None)
+
+        def step(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"downloading {what}")
+
+        result = fetch_archive(dest, progress=step, **options)
+    for path in result.new_files:
+        say(f"downloaded {path}")
+    for line in result.skipped:
+        say(f"  skipped {line}", style="yellow")
+    say(f"{len(result.new_files)} new file(s), {result.already_had} already in {dest}, from {result.listed} "
+        f"workbook capture(s); first-capture dates in {result.manifest}")
+    return result.new_files
 
 
 @click.command("rebuild-bundle")

@@ -30,12 +30,25 @@ def _problems(error: Exception) -> list[str] | None:
     return None
 
 
+def _inputs(args: list[str]) -> str:
+    """The existing files among a command's arguments, for a message that has no file of its own."""
+    files = [a for a in args[1:] if not a.startswith("-") and Path(a).exists()]
+    return " reading " + ", ".join(files) if files else ""
+
+
 class IcetrackGroup(click.Group):
     def invoke(self, ctx: click.Context):
+        args = [*getattr(ctx, "_protected_args", ()), *ctx.args]  # consumed by the subcommand: kept for messages
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except MemoryError:  # a reader's limits let something through: still one line, never a traceback
+            raise UserFacingError(f"ran out of memory{_inputs(args)}; the input is larger than this machine can "
+                                  "hold") from None
+        except RecursionError:
+            raise UserFacingError(f"input nested too deeply{_inputs(args)}; Python's recursion limit was "
+                                  "reached") from None
         except Exception as e:
             problems = _problems(e)
             if problems is None:

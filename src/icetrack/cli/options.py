@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 
 from icetrack.cli.output import fail
-from icetrack.warehouse import open_warehouse
+from icetrack.warehouse import WarehouseError, WarehouseLocked, default_warehouse_path, open_warehouse
+from icetrack.warehouse.reference import missing_reference
 
 AS_JSON = click.option("--json", "as_json", is_flag=True)
 AS_CSV = click.option("--csv", "as_csv", is_flag=True)
@@ -23,8 +25,27 @@ AGENCY = click.option("--agency", help="Shorthand for --dim agency=VALUE.")
 
 
 def warehouse(ctx: click.Context, read_only: bool = False):
-    """The warehouse named by ``--warehouse`` (or its default), opened; errors end the command (see main)."""
-    return open_warehouse(ctx.obj["warehouse"], read_only=read_only)
+    """The warehouse named by ``--warehouse`` (or its default), opened; errors end the command (see main).
+
+    ``read_only`` for commands that only read: DuckDB lets many processes read a file but only one write it,
+    so a reading command opened read-write would fail while ``icetrack serve`` (or another command) has it
+    open. The one write a reading command may need is the first use of a warehouse: creating it and loading
+    the bundled reference figures (also after an upgrade bundles new ones); only then is it opened read-write.
+    """
+    path = Path(ctx.obj["warehouse"]).expanduser() if ctx.obj["warehouse"] else default_warehouse_path()
+    if read_only and path.exists():
+        try:
+            wh = open_warehouse(path, read_only=True)
+        except WarehouseLocked:
+            raise  # a writer holds it (and the open already waited): a read-write open would wait again
+        except WarehouseError:
+            wh = None  # an older schema to upgrade, or none yet: the read-write open does that, or says why not
+        if wh is not None:
+            files, editions, _ = missing_reference(wh)
+            if not files and not editions:
+                return wh
+            wh.close()
+    return open_warehouse(path)
 
 
 def parse_date(value: str | None, option: str) -> date | None:

@@ -42,7 +42,7 @@ def funnel(ctx, period, breakdown, threshold, engine, spark_master, as_json, as_
     """State of each arrest cohort as of the release cut-off (small cells suppressed)."""
     from icetrack.figures import outcomes as figure
 
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         result = figure.funnel(wh, period, breakdown, threshold,
                                person_tables=_person_tables(wh, engine, spark_master))
     emit(result.detail["result"], lambda published: _render_funnel(published, threshold), as_json=as_json,
@@ -75,11 +75,15 @@ def _survival_options(f):
 def _survival(ctx, kind, origin, breakdown, threshold, engine, spark_master, as_json, as_csv) -> None:
     from icetrack.figures import outcomes as figure
 
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         published = figure.survival(wh, origin, breakdown, threshold,
                                     person_tables=_person_tables(wh, engine, spark_master))
     emit(published.detail["result"], lambda result: _render_survival(result, threshold), as_json=as_json,
          as_csv=as_csv, csv_rows=figure.survival_curve(published, kind).rows)
+
+
+def _share(v) -> str:
+    return "x" if v is None else f"{v:.1%}"
 
 
 def _survival_row(g: dict) -> tuple[str, ...]:
@@ -87,8 +91,8 @@ def _survival_row(g: dict) -> tuple[str, ...]:
         return (str(g["group"]), "x", "", "", "", "", "", "")
     c = g["cif_at_last_time"]
     median = g["median_days_to_removal_km"]
-    return (str(g["group"]), f"{g['n']:,}", "-" if median is None else f"{median:g}", f"{c['removal']:.1%}",
-            f"{c['release']:.1%}", f"{c['transfer']:.1%}", f"{g['still_open_share_at_last_time']:.1%}",
+    return (str(g["group"]), f"{g['n']:,}", "-" if median is None else f"{median:g}", _share(c["removal"]),
+            _share(c["release"]), _share(c["transfer"]), _share(g["still_open_share_at_last_time"]),
             str(g["last_time_shown"]))
 
 
@@ -96,8 +100,9 @@ def _render_survival(result: dict, threshold: int) -> None:
     columns = ("group", "n", "median days to removal (KM)", "removed", "released", "transferred", "still open",
                "at day")
     console.print(table(columns, [_survival_row(g) for g in result["groups"]], right=columns[1:]))
-    console.print("shares are cumulative incidences (Aalen-Johansen) at the last day with at least "
-                  f"{threshold} at risk; full curves with confidence bands: --json or --csv", highlight=False)
+    console.print("shares are cumulative incidences (Aalen-Johansen) at the last day shown (curves are shown in "
+                  f"steps of at least {threshold} people per outcome, 'x': an outcome whose count is suppressed or "
+                  "too rare to draw); full curves with confidence bands: --json or --csv", highlight=False)
 
 
 @outcomes.command("km")
@@ -116,23 +121,56 @@ def cif(ctx, origin, breakdown, threshold, engine, spark_master, as_json, as_csv
 
 @outcomes.command("flows")
 @click.option("--period", type=click.Choice(["day", "week", "month"]), default="month", show_default=True)
+@THRESHOLD
 @AS_JSON
 @AS_CSV
 @click.pass_context
-def flows(ctx, period, as_json, as_csv) -> None:
-    """Arrests, book-ins and removals per period (needs no identifiers; e.g. the Seattle exports)."""
+def flows(ctx, period, threshold, as_json, as_csv) -> None:
+    """Arrests, book-ins and removals per period (needs no identifiers; e.g. the Seattle exports), small counts
+    suppressed consistently across days, weeks and months."""
     from icetrack.figures import outcomes as figure
 
-    with warehouse(ctx) as wh:
-        result = figure.flows(wh, period, person_tables=_person_tables(wh, "duckdb", None))
+    with warehouse(ctx, read_only=True) as wh:
+        result = figure.flows(wh, period, threshold, person_tables=_person_tables(wh, "duckdb", None))
     rows = result.rows
 
     def render(_) -> None:
+        n = lambda v: "x" if v is None else f"{v:,}"  # noqa: E731
         console.print(table(("release", "period", "arrests", "book-ins", "removals"),
-                            [(r["release_id"], r["period_start"], f"{r['arrests']:,}", f"{r['book_ins']:,}",
-                              f"{r['removals']:,}") for r in rows], right={"arrests", "book-ins", "removals"}))
+                            [(r["release_id"], r["period_start"], n(r["arrests"]), n(r["book_ins"]), n(r["removals"]))
+                             for r in rows], right={"arrests", "book-ins", "removals"}))
+        console.print(f"counts below {threshold} and the days needed to protect them (weeks and months add days up) "
+                      "are shown as 'x'", highlight=False)
 
     emit({**result.detail, "rows": rows}, render, as_json=as_json, as_csv=as_csv, csv_rows=rows)
+
+
+@outcomes.command("audit")
+@click.option("--by", "breakdowns", multiple=True, default=("criminality", "program"), show_default=True,
+              type=click.Choice(["aor", "criminality", "citizenship", "method", "program"]),
+              help="Breakdowns published beside the totals (repeatable).")
+@THRESHOLD
+@AS_JSON
+@click.pass_context
+def audit(ctx, breakdowns, threshold, as_json) -> None:
+    """Audit every outcome table published for this warehouse together: suppressed cells recoverable by
+    combining tables, small counts shown, shares of suppressed counts, small counts between curve steps."""
+    from icetrack.figures import outcomes as figure
+
+    with warehouse(ctx, read_only=True) as wh:
+        result = figure.audit(wh, threshold, tuple(breakdowns))
+
+    def render(detail) -> None:
+        if detail.get("counts") is None:
+            console.print(result.message)
+            return
+        console.print(table(("finding", "cells"), [(k, f"{v:,}") for k, v in detail["counts"].items()],
+                            right={"cells"}))
+        for r in result.rows[:20]:
+            console.print(f"{r['kind']}: {escape(r['where'])}" + ("" if r["value"] is None else f" = {r['value']:g}"),
+                          highlight=False)
+
+    emit({**result.detail, "rows": result.rows, "message": result.message}, render, as_json=as_json)
 
 
 @outcomes.command("workbook")
@@ -143,7 +181,7 @@ def workbook(ctx, as_json) -> None:
     book-in and per arrest by fiscal year (no person-level data needed)."""
     from icetrack.figures import detention as figure
 
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         result = figure.workbook_funnel(wh).detail
     emit(result, _render_workbook, as_json=as_json)
 

@@ -3,8 +3,6 @@ fails: a single ``icetrack: error: ...`` line on stderr with exit status 2, neve
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
@@ -12,6 +10,9 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+
+from icetrack.figures import csv_cells
+from icetrack.figures.result import strict_json
 
 console = Console(soft_wrap=True)  # messages are never wrapped mid-word; tables still fit the terminal
 err_console = Console(stderr=True)
@@ -56,10 +57,9 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[str]] = (), *, right: 
 
 
 def write_csv(rows: list[dict], fieldnames: Sequence[str] | None = None) -> None:
-    """``rows`` as CSV on stdout; the header is ``fieldnames``, else the first row's keys ('empty' if none)."""
-    w = csv.DictWriter(sys.stdout, fieldnames=list(fieldnames or (rows[0] if rows else ["empty"])))
-    w.writeheader()
-    w.writerows(rows)
+    """``rows`` as CSV on stdout; the header is ``fieldnames``, else the first row's keys ('empty' if none).
+    Text a spreadsheet would run as a formula is written as text (:mod:`icetrack.figures.csv_cells`)."""
+    csv_cells.write_csv(sys.stdout, rows, list(fieldnames or (rows[0] if rows else ["empty"])))
 
 
 def emit(result: Any, render: Callable[[Any], None], *, as_json: bool = False, as_csv: bool = False,
@@ -67,7 +67,7 @@ def emit(result: Any, render: Callable[[Any], None], *, as_json: bool = False, a
     """Print ``result``: as JSON with ``--json``, as CSV rows (``csv_rows``, header ``csv_fields``) with ``--csv``,
     else through ``render`` (rich tables). A result marked synthetic carries a warning above its tables."""
     if as_json:
-        click.echo(json.dumps(result, indent=2, default=str))
+        click.echo(strict_json(result, indent=2))  # NaN/infinity as null: standard JSON any parser reads
     elif as_csv:
         write_csv(csv_rows or [], csv_fields)
     else:

@@ -16,7 +16,7 @@ def quality(ctx: click.Context, as_json: bool) -> None:
     """Per person-level table: rows, duplicates flagged, redacted cells, date range, linkage rates."""
     from icetrack.warehouse.person import quality as quality_report
 
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         report = quality_report(wh)
     emit(report, _render, as_json=as_json)
 

@@ -9,10 +9,14 @@ import click
 from rich.markup import escape
 
 from icetrack.cli.options import AGENCY, AS_CSV, AS_JSON, DIMS, dims_filters, warehouse
-from icetrack.cli.output import console, emit, fail, table
+from icetrack.cli.output import console, emit, fail, say, table
 
 SERIES_CSV_FIELDS = ["measure", "dims", "period_start", "period_end", "grain", "value", "unit", "edition_id", "as_of",
                      "published_on", "source_url"]
+
+
+def _overrides(v) -> str:
+    return "" if not v or str(v) == "None" else ", ".join(sorted({line.split(":")[0] for line in str(v).splitlines()}))
 
 
 def _d(v) -> str:
@@ -24,14 +28,18 @@ def _d(v) -> str:
 @click.pass_context
 def editions(ctx: click.Context, as_json: bool) -> None:
     """List every ingested edition with its provenance."""
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         df = wh.editions()
     rows = json.loads(df.to_json(orient="records", date_format="iso"))  # pandas' ISO dates and number format
 
     def render(_) -> None:
-        console.print(table(("edition_id", "file_name", "published", "as of", "figures", "targets"),
+        console.print(table(("edition_id", "file_name", "published", "as of", "figures", "targets", "overrides"),
                             [(r.edition_id, r.file_name, _d(r.published_on), _d(r.as_of), f"{r.n_observations:,}",
-                              str(r.n_targets)) for r in df.itertuples()], overflow="fold"))
+                              str(r.n_targets), _overrides(r.overrides)) for r in df.itertuples()], overflow="fold"))
+        # What an ingest policy let in is said in full: a reader must not take such an edition for a clean one.
+        for r in df.itertuples():
+            for line in (r.overrides or "").splitlines():
+                say(f"{r.edition_id}: {line}", style="yellow")
 
     emit(rows, render, as_json=as_json)
 
@@ -50,7 +58,7 @@ def series(ctx: click.Context, measure: str, vintage: str, dims: tuple[str, ...]
     from icetrack.figures import series as figure
 
     filters = dims_filters(dims, agency)
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         figure.check_measure(wh, measure)
         rows = wh.series_arrow(measure, vintage=vintage, dims=filters).to_pylist()
     for r in rows:
@@ -96,7 +104,7 @@ def revisions(ctx: click.Context, measure: str, period: str, dims: tuple[str, ..
         parse_period(period)
     except ValueError as e:
         fail(str(e))
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         result = figure.revisions(wh, measure, period, filters).detail
     if not result["series"]:
         fail(f"no {measure} figure for {period} matching {filters or 'no filter'}")

@@ -23,7 +23,7 @@ def targets(ctx: click.Context, as_json: bool, by: str | None) -> None:
     from icetrack.figures import arrests
 
     by_date = parse_date(by, "--by")
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         ledger = arrests.ledger(arrests.targets(wh, by=by_date))
     emit(ledger, lambda ledger: _render_ledger(ledger, by), as_json=as_json)
 
@@ -61,7 +61,7 @@ def report(ctx: click.Context, out: Path, by: str | None) -> None:
     from icetrack.report.build import write_report
 
     by_date = parse_date(by, "--by")
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         write_report(wh, out, by=by_date)
     say(f"report written to {out.resolve()}")
 
@@ -80,7 +80,7 @@ def chart(ctx: click.Context, name: str, out: Path, measure: str) -> None:
 
     if out.suffix.lower() not in (".png", ".svg"):
         fail(f"{out}: the chart format follows the extension; use .png or .svg")
-    with warehouse(ctx) as wh:
+    with warehouse(ctx, read_only=True) as wh:
         try:
             daily = arrests.daily(wh, measure)
         except NotFound:

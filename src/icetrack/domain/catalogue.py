@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from icetrack.domain.plausible import value_problem
+
 # Concepts a target or a series may count (ICE's definitions: the ICE Annual Report and the ICE detention
 # statistics page, https://www.ice.gov/detain/detention-management).
 CONCEPTS = {
@@ -125,6 +127,30 @@ CATALOGUE: dict[str, MeasureDef] = {
         ),
     ]
 }
+
+# The largest value one figure of a concept can plausibly hold, at any grain up to a fiscal year: ten times
+# anything ever reported, so only impossible figures are refused (ICE held ~70,000 people in January 2026 against
+# a funded expansion toward ~100,000 beds; CBP's largest fiscal year had ~2.5 million encounters nationwide,
+# https://www.cbp.gov/newsroom/stats/nationwide-encounters; the longest detentions are counted in years).
+PLAUSIBLE_MAX_BY_CONCEPT = {
+    "detained_population": 1_000_000,
+    "book_ins": 10_000_000, "book_outs": 10_000_000, "arrests": 10_000_000, "at_large_arrests": 10_000_000,
+    "detainers": 10_000_000, "removals": 10_000_000,
+    "length_of_stay": 3_650,
+}
+
+
+def value_problem_for(measure: str, value: float, unit: str) -> str | None:
+    """Why ``value`` cannot be a figure of ``measure`` in ``unit`` (None when it can): the unit's range
+    (:func:`icetrack.domain.plausible.value_problem`), then the ceiling of the measure's concept."""
+    problem = value_problem(value, unit)
+    if problem:
+        return problem
+    known = CATALOGUE.get(measure)
+    ceiling = PLAUSIBLE_MAX_BY_CONCEPT.get(known.concept) if known and known.concept else None
+    if ceiling is not None and value > ceiling:
+        return f"{value:,.10g} is above {ceiling:,}, more than any {known.label.lower()} figure can be"
+    return None
 
 
 

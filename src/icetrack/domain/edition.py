@@ -82,6 +82,12 @@ class EditionInfo:
     # 'full' when every table the reader knows was loaded from the file itself; 'national' for the bundled
     # national subset of a workbook (upgraded in place when the workbook itself is ingested).
     completeness: str = "full"
+    # What was let in against the default refusals, one line each (``--allow-implausible`` values,
+    # ``--drop-identifiers`` columns); empty for an edition that passed every check.
+    overrides: tuple[str, ...] = ()
+    # Public no later than this day (the first capture of these bytes by a web archive), when known: an upper
+    # bound on the publication date for a file that does not state one.
+    published_by: date | None = None
 
     @property
     def edition_id(self) -> str:

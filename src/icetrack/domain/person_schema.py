@@ -10,6 +10,11 @@ crosswalk; a source column with no canonical home is kept, as text, in the ``ext
 never silently dropped. Every row carries its provenance (release, edition, file, sheet, row).
 
 Identifiers are text, always: ``unique_identifier`` is an anonymized hash, valid only within its release.
+
+A column that looks like a direct identifier (a name, an SSN, an A-number, an address: see
+``icetrack.sources.canonical.identifiers``) is never loaded, and the file is refused unless the release's
+``policy`` says to drop such columns; an event date outside the plausible range is refused unless the policy
+allows implausible values (then it is read as missing). What the policy let through is on the report.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from datetime import date
 
 import pyarrow as pa
 
-from icetrack.domain.edition import EditionInfo
+from icetrack.domain.edition import EditionInfo, SourceError
+from icetrack.domain.plausible import DEFAULT_POLICY, IngestPolicy
 
 PROVENANCE = [
     ("release_id", pa.string()),  # one FOIA release (identifiers link only within it)
@@ -116,6 +122,13 @@ class ReaderReport:
     unknown_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> source columns kept in extra
     all_redacted_or_blank: dict[str, list[str]] = field(default_factory=dict)  # table -> columns to drop from analysis
     warnings: list[str] = field(default_factory=list)
+    # Source columns that look like direct identifiers -> the rule that says so ('header', 'values look like
+    # SSNs', ...). Their values are never loaded; the file loads only under IngestPolicy(drop_identifiers=True).
+    dropped_identifiers: dict[str, str] = field(default_factory=dict)
+    # 'table.column' -> event dates outside the plausible range read as missing (allow_implausible only).
+    implausible_dates: dict[str, int] = field(default_factory=dict)
+    # The one-line refusal of the first such date, raised unless the policy allows implausible values.
+    date_refusal: SourceError | None = None
 
 
 @dataclass
@@ -125,6 +138,11 @@ class PersonRelease:
     ``batches`` yields ``(table_name, RecordBatch)`` with the schema ``TABLES[table_name]`` exactly. A reader
     that meets bad input raises :class:`icetrack.domain.edition.SourceError` - possibly mid-stream; the
     warehouse load then rolls back.
+
+    ``policy`` is read when the batches start and after each batch the reader produces (set it before
+    iterating): a file with direct-identifier columns is refused before its first batch is yielded (before
+    any is read, when the header gave them away) unless ``policy.drop_identifiers``; an implausible event date
+    is refused unless ``policy.allow_implausible``. :meth:`check_policy` raises the same refusal on demand.
     """
 
     edition: EditionInfo
@@ -132,6 +150,39 @@ class PersonRelease:
     cutoff: date | None  # data cut-off of the release (open book-outs are censored here)
     batches: Iterator[tuple[str, pa.RecordBatch]]
     report: ReaderReport = field(default_factory=ReaderReport)
+    policy: IngestPolicy = DEFAULT_POLICY
+
+    def __post_init__(self):
+        self.batches = self._screened(self.batches)
+
+    def check_policy(self) -> None:
+        """Raise the refusal of what the reader has found so far that ``policy`` does not let through."""
+        rep = self.report
+        if rep.dropped_identifiers and not self.policy.drop_identifiers:
+            raise SourceError(self.edition.file_name, identifier_refusal(rep.dropped_identifiers))
+        if rep.date_refusal is not None and not self.policy.allow_implausible:
+            raise rep.date_refusal
+
+    def _screened(self, batches: Iterator[tuple[str, pa.RecordBatch]]) -> Iterator[tuple[str, pa.RecordBatch]]:
+        # A generator: nothing runs until the first batch is asked for, so the policy set after the reader
+        # returned is the one applied. Readers never put a flagged column in a batch; this decides whether
+        # the file may load without it.
+        self.check_policy()
+        for item in batches:
+            self.check_policy()
+            yield item
+        if self.report.dropped_identifiers:
+            self.report.warnings.append(
+                f"{len(self.report.dropped_identifiers)} column(s) that look like direct identifiers were not "
+                "loaded (--drop-identifiers): "
+                + ", ".join(f"{c} ({r})" for c, r in self.report.dropped_identifiers.items()))
+
+
+def identifier_refusal(columns: dict[str, str]) -> str:
+    """The refusal naming the direct-identifier columns and the rule that flagged each (never a value)."""
+    listed = "; ".join(f"{name}: {rule}" for name, rule in columns.items())
+    return (f"refused: columns look like direct identifiers ({listed}); icetrack stores no identifying data; "
+            "load without them with --drop-identifiers")
 
 
 

@@ -59,7 +59,7 @@ def workbook_funnel(wh, *, vintage: Vintage = Latest()) -> Result:
     monthly = det.removal_share(con, vintage=vintage).to_pandas()
     by_fy = det.removals_per_book_in_by_fy(con, vintage=vintage).to_pandas()
     rows = [{"month": str(r.month)[:7], "book_outs": int(r.book_outs), "removals": int(r.removals),
-             "releases": int(r.releases), "transfers": int(r.transfers or 0),
+             "releases": int(r.releases), "transfers": 0 if pd.isna(r.transfers) else int(r.transfers),
              "removal_share": round(r.removal_share, 4), "partial_month": bool(r.partial),
              "edition_id": r.edition_id} for r in monthly.itertuples()]
     fiscal = [{k: _ratio_value(k, v) for k, v in r._asdict().items() if k != "Index"} for r in by_fy.itertuples()]

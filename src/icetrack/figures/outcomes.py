@@ -8,9 +8,9 @@ import pandas as pd
 
 from icetrack.figures.charts import MAX_GROUPS, WIDTH, NothingToDraw, month_axis, title
 from icetrack.figures.result import InvalidParameters, Result, provenance
-from icetrack.metrics.outcomes import flows as flow_table
-from icetrack.metrics.publish import (DEFAULT_THRESHOLD, funnel_rows, published_funnel, published_survival,
-                                      survival_rows)
+from icetrack.metrics.publication_audit import audit_publications
+from icetrack.metrics.published import (DEFAULT_THRESHOLD, funnel_rows, published_flow_grains, published_flows,
+                                        published_funnel, published_survival, survival_rows)
 from icetrack.warehouse.engines import EngineError, PersonTables, duckdb_tables, has_person_tables
 
 NO_PERSON_DATA = ("No person-level records are loaded in this warehouse, so there are no outcome tables. "
@@ -76,14 +76,37 @@ def survival_curve(published: Result, curve: str) -> Result:
                   message=published.message, person_level=True)
 
 
-def flows(wh, period: str = "month", *, person_tables: PersonTables | None = None) -> Result:
-    """Arrests, book-ins and removals per period and release (counts of events: no identifiers needed, so
-    nothing to suppress below the release)."""
+def flows(wh, period: str = "month", threshold: int = DEFAULT_THRESHOLD, *,
+          person_tables: PersonTables | None = None) -> Result:
+    """Arrests, book-ins and removals per period and release (counts of events: no identifiers needed), small
+    counts suppressed consistently across days, weeks and months."""
     pt = person_tables or duckdb_tables(wh)
-    df = flow_table(pt, wh.ibis().table("detention_stints"), period).to_pandas()
-    rows = [{"release_id": r.release_id, "period_start": str(r.period_start)[:10], "arrests": int(r.arrests),
-             "book_ins": int(r.book_ins), "removals": int(r.removals)} for r in df.itertuples()]
-    return Result(rows, provenance(wh, wh.person_edition_ids()), detail={"metric": "flows", "period": period})
+    result = published_flows(pt, wh.ibis().table("detention_stints"), period, threshold)
+    return Result(result["rows"], provenance(wh, wh.person_edition_ids(), threshold=threshold),
+                  detail={"metric": "flows", "period": period, "threshold": threshold, "audit": result["audit"]})
+
+
+def audit(wh, threshold: int = DEFAULT_THRESHOLD, breakdowns: tuple[str, ...] = ("criminality", "program"), *,
+          person_tables: PersonTables | None = None) -> Result:
+    """Every outcome table the CLI and the API publish for this warehouse - funnels by month and week, with and
+    without each breakdown (month), survival from arrest and from book-in with and without each breakdown,
+    flows by day, week and month - audited together (:func:`~icetrack.metrics.publication_audit.
+    audit_publications`): the suppressed cells a reader could work out by combining them (none expected)."""
+    pt = person_tables or _person_tables(wh)
+    if pt is None:
+        return _not_loaded(wh, threshold)
+    stints = wh.ibis().table("detention_stints")
+    funnels = [published_funnel(pt, p, None, threshold) for p in ("month", "week")]
+    funnels += [published_funnel(pt, "month", b, threshold) for b in breakdowns]
+    survivals = [published_survival(pt, o, b, threshold) for o in ("arrest", "book_in")
+                 for b in (None, *(b for b in breakdowns if o == "arrest" or b in ("criminality", "method")))]
+    flows_ = list(published_flow_grains(pt, stints, threshold).values())
+    findings = audit_publications(funnels, survivals, flows_, threshold)
+    rows = [{"kind": f.kind, "where": repr(f.key), "value": f.value} for f in findings]
+    counts = {k: sum(f.kind == k for f in findings) for k in ("shown", "recoverable", "share", "curve")}
+    return Result(rows, provenance(wh, wh.person_edition_ids(), threshold=threshold),
+                  detail={"metric": "suppression_audit", "threshold": threshold, "breakdowns": list(breakdowns),
+                          "counts": counts}, person_level=True)
 
 
 # -- charts ---------------------------------------------------------------------------------------------------
@@ -137,18 +160,26 @@ def survival_spec(curve_result: Result) -> alt.TopLevelMixin:
     result, curve = curve_result.detail["result"], curve_result.detail["curve"]
     data = pd.DataFrame(curve_result.rows)
     if data.empty:
-        raise NothingToDraw("every group is below the suppression threshold")
+        raise NothingToDraw("nothing to draw: every group is suppressed (or, for Kaplan-Meier, its removal count)")
     groups = _largest_groups(data, "at_risk")
     data = data[data.group.isin(groups)]
     origin = result["origin"].replace("_", "-")
-    notes = (f"Open cases censored at the cut-off; curves end where fewer than {result['threshold']} remain at risk.",
+    notes = (f"Open cases censored at the cut-off. Shown in steps: between two points each outcome counts 0 or at "
+             f"least {result['threshold']} people, and at least {result['threshold']} remain at risk; an outcome "
+             "whose count is suppressed (or too rare to draw) is left out.",
              _more_groups_note(curve_result, groups), "SYNTHETIC DATA." if result["synthetic"] else "")
     if curve == "km":
+        if "survival" not in data:
+            raise NothingToDraw("the removal count is suppressed: no Kaplan-Meier curve is shown")
         return _km_chart(data, origin, result["breakdown"]).properties(title=title(
             "Time to removal (Kaplan-Meier, release and transfer censored, 95% bands)", *notes))
-    long = pd.concat([data[["group", "time"]].assign(outcome=c, cif=data[f"{c}_cif"], lower=data[f"{c}_ci_lower"],
-                                                     upper=data[f"{c}_ci_upper"])
-                      for c in ("removal", "release", "transfer")])
+    # An outcome not shown is left out, never drawn as zero (and not concatenated as an all-null block).
+    parts = [data[["group", "time"]].assign(outcome=c, cif=data[f"{c}_cif"], lower=data[f"{c}_ci_lower"],
+                                            upper=data[f"{c}_ci_upper"]) for c in ("removal", "release", "transfer")]
+    parts = [p[p.cif.notna()] for p in parts]
+    long = pd.concat([p for p in parts if not p.empty]) if any(not p.empty for p in parts) else parts[0]
+    if long.empty:
+        raise NothingToDraw("no outcome's incidence is shown (their counts are suppressed)")
     base = alt.Chart().encode(x=alt.X("time:Q", title=f"days since {origin}"),
                               color=alt.Color("outcome:N", scale=CAUSE_COLOURS))
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("lower:Q", title="cumulative incidence",

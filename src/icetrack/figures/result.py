@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
+
+from icetrack.domain.json_text import finite, strict_json  # noqa: F401  (re-exported: the renderers' one JSON writer)
 
 EDITION_FIELDS = ("edition_id", "source", "publisher", "title", "file_name", "original_url", "published_on", "as_of",
                   "synthetic", "completeness")
@@ -84,6 +87,13 @@ def json_value(v: Any) -> Any:
             return None
         return int(v) if v.is_integer() else v
     return v
+
+
+def http_url(value: Any) -> str | None:
+    """``value`` when it is an http(s) URL, else None: what a page may put in a link's href (a ``javascript:``
+    or ``data:`` URL from an ingested file would run when clicked; escaping does not stop that)."""
+    text = str(value or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else None
 
 
 def frame_rows(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:

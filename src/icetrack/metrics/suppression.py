@@ -162,11 +162,16 @@ def _json_label(x):
 
 
 def suppress(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD, totals: bool = True, *,
-             allow_zeros: bool = False, total_label: str = TOTAL) -> SuppressedTable:
+             allow_zeros: bool = False, total_label: str = TOTAL, given: pd.DataFrame | None = None) -> SuppressedTable:
     """Suppress ``table`` (rows x columns of non-negative integer counts) for publication.
 
     With ``totals`` (default) the published frame has a ``total_label`` column (row totals) and row (column
     totals, with the grand total), computed from the true counts. See the module docstring for the rules.
+
+    ``given``: values whose status another publication has already fixed (a frame over some of the published
+    rows and columns, totals included: ``True`` = suppressed there, ``False`` = shown there, missing = free).
+    Given-suppressed values start suppressed (as secondary unless below the threshold); given-shown values
+    are never chosen as complements, so a table can be made consistent with a total published elsewhere.
     """
     threshold = _check_threshold(threshold)
     counts, index, columns = _validate(table, total_label)
@@ -181,10 +186,23 @@ def suppress(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD, totals: bo
     else:
         x = counts
     primary = _primary(x, threshold, allow_zeros)
-    supp = primary.copy()
+    forced, fixed = _given(given, index, columns, x.shape)
+    if np.any(primary & fixed & ~forced):
+        raise ValueError("a value below the threshold is given as shown")
+    supp = primary | forced
     if totals:
-        _Protector(x, supp, allow_zeros).run()
+        _Protector(x, supp, allow_zeros, fixed).run()
     return _result(x, primary, supp, index, columns, threshold, allow_zeros, total_label)
+
+
+def _given(given: pd.DataFrame | None, index: list, columns: list, shape) -> tuple[np.ndarray, np.ndarray]:
+    """(suppressed, fixed) masks from a ``given`` frame of True / False / missing."""
+    forced, fixed = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    if given is None:
+        return forced, fixed
+    g = given.astype("boolean").reindex(index=pd.Index(index), columns=pd.Index(columns))
+    known = g.notna().to_numpy()
+    return known & g.fillna(False).to_numpy(dtype=bool), known
 
 
 def suppress_series(series: pd.Series, threshold: int = DEFAULT_THRESHOLD, total: bool = True, *,
@@ -294,8 +312,9 @@ class _Protector:
     - any other positive cell: breadth-first search in D_sigma without e's arcs.
     """
 
-    def __init__(self, x: np.ndarray, supp: np.ndarray, allow_zeros: bool):
+    def __init__(self, x: np.ndarray, supp: np.ndarray, allow_zeros: bool, fixed: np.ndarray | None = None):
         self.x, self.supp, self.allow_zeros = x, supp, allow_zeros
+        self.fixed = np.zeros(x.shape, dtype=bool) if fixed is None else fixed  # shown values that must stay shown
         self.R, self.C = x.shape
         s = -np.ones(x.shape, dtype=int)
         s[:-1, :-1] = 1
@@ -310,8 +329,7 @@ class _Protector:
             for i, j in zip(*np.nonzero(self.supp)):
                 if state is None:
                     state = self._analyse()
-                if not self._movable(int(i), int(j), state):
-                    self._fix(int(i), int(j))
+                if not self._movable(int(i), int(j), state) and self._fix(int(i), int(j)):
                     state = None
                     changed = True
 
@@ -361,16 +379,19 @@ class _Protector:
                         todo.append(w)
         return False
 
-    def _fix(self, r: int, c: int) -> None:
+    def _fix(self, r: int, c: int) -> bool:
         best = None
         for sigma in self._directions(r, c):
             found = self._cheapest_path(r, c, sigma)
             if found is not None and (best is None or found[0] < best[0]):
                 best = found
-        if best is None:  # cannot happen: the cell's row total, column total and grand total close a cycle
+        if best is None:  # without given values cannot happen: the cell's totals and the grand total close a cycle
+            if self.fixed.any():
+                return False  # the given values pin it: the caller's linked check decides
             raise RuntimeError(f"no protecting cycle for cell {(r, c)}")
         for i, j in best[1]:
             self.supp[i, j] = True
+        return True
 
     def _cost(self, i: int, j: int) -> tuple[int, int, int]:
         if self.supp[i, j]:
@@ -403,7 +424,8 @@ class _Protector:
                 steps = [(R + j, (i, j)) for j in range(C)]
                 row_to_col = True
             for w, (ci, cj) in steps:
-                if w in done or (ci, cj) == (r, c) or not self._arc_ok(ci, cj, sigma, row_to_col):
+                if w in done or (ci, cj) == (r, c) or not self._arc_ok(ci, cj, sigma, row_to_col) \
+                        or (self.fixed[ci, cj] and not self.supp[ci, cj]):
                     continue
                 k = self._cost(ci, cj)
                 nd = (d[0] + k[0], d[1] + k[1], d[2] + k[2])

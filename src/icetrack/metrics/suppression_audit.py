@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 TOTAL = "Total"  # the label of a total row / column
 DEFAULT_THRESHOLD = 10
+
+
+def is_small(count, threshold: int) -> bool:
+    """A count that may not be published under ``threshold``: below it, zeros included (a 0 is a small count
+    too) - except at threshold 1, which means no small-cell suppression at all: every count, 0 included, may
+    be shown. The one rule the linked publications (:mod:`icetrack.metrics.linked`, :mod:`~icetrack.metrics.
+    curves`, :mod:`~icetrack.metrics.published`) and their audit (:mod:`~icetrack.metrics.publication_audit`)
+    apply."""
+    return threshold > 1 and count < threshold
 
 
 def _check_threshold(threshold) -> int:
@@ -176,3 +187,163 @@ def _in_row_space(A: np.ndarray) -> list[int]:
         if by_rank != found:  # pragma: no cover - would mean a numerical problem
             raise RuntimeError("rank test and projection test disagree")
     return found
+
+
+# --------------------------------------------------------------------------------------------------------
+# Linked publications: several tables about the same people, tied by sums
+
+
+@dataclass
+class LinkedSystem:
+    """Values published about one cohort across several tables, and the sums that tie them.
+
+    ``values``: key -> the value shown, or ``None`` when it is suppressed (a key that takes part in a sum
+    but is published nowhere is simply absent: it is unknown too). The same key may be published by several
+    tables (a total and a breakdown share their totals row); :meth:`show` keeps a value once any table shows
+    it. ``sums``: ``(total, parts)`` - the total's key equals the sum of the parts' values.
+    """
+
+    values: dict[Hashable, int | None] = field(default_factory=dict)
+    sums: list[tuple[Hashable, tuple[Hashable, ...]]] = field(default_factory=list)
+
+    def show(self, key: Hashable, value) -> None:
+        v = None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+        if v is not None or key not in self.values:
+            self.values[key] = v
+
+    def link(self, total: Hashable, parts) -> None:
+        parts = tuple(parts)
+        if parts:
+            self.sums.append((total, parts))
+
+
+def recoverable(system: LinkedSystem, nonnegative: bool = True) -> dict[Hashable, int]:
+    """The suppressed values a reader can work out from everything ``system`` shows: ``{key: value}``.
+
+    A suppressed value is recoverable when the sums, given the shown values, fix it: exactly (its unit
+    vector lies in the row space of the equations restricted to the unknowns), or together with
+    non-negativity (``nonnegative``: unknowns that every non-negative solution sets to 0 - one linear
+    programme per connected group of unknowns - are added to the equations first). Rank is computed by exact
+    elimination modulo the prime 2**31 - 1 (equal to the rank over the rationals unless the prime divides a
+    minor of the system, which for sums of counts does not happen in practice), so large systems take
+    seconds, not the minutes a floating-point decomposition takes.
+    """
+    values = system.values
+    rows: list[tuple[dict[Hashable, int], int]] = []
+    for total, parts in system.sums:
+        coef: dict[Hashable, int] = {}
+        rhs = 0
+        for key, c in [*((p, 1) for p in parts), (total, -1)]:
+            v = values.get(key)
+            if v is None:
+                coef[key] = coef.get(key, 0) + c
+            else:
+                rhs -= c * v
+        coef = {k: c for k, c in coef.items() if c}
+        if coef:
+            rows.append((coef, rhs))
+    zero = _always_zero(rows) if nonnegative else set()
+    found: dict[Hashable, int] = {}
+    for unknown, eqs in _components(rows):
+        col = {k: j for j, k in enumerate(unknown)}
+        pinned = [col[k] for k in unknown if k in zero]
+        A = np.zeros((len(eqs) + len(pinned), len(unknown)), dtype=np.int64)
+        b = np.zeros(len(eqs) + len(pinned), dtype=np.int64)
+        for i, (coef, rhs) in enumerate(eqs):
+            b[i] = rhs
+            for k, c in coef.items():
+                A[i, col[k]] = c
+        for i, j in enumerate(pinned):
+            A[len(eqs) + i, j] = 1
+        for j, v in _determined_mod_p(A, b).items():
+            found[unknown[j]] = v
+    return found
+
+
+def _components(rows: list[tuple[dict, int]]) -> list[tuple[list, list]]:
+    """Groups of unknowns tied by the equations (union-find), each with its equations, in first-seen order."""
+    parent: dict[Hashable, Hashable] = {}
+
+    def find(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for coef, _ in rows:
+        keys = list(coef)
+        for k in keys:
+            parent.setdefault(k, k)
+        for k in keys[1:]:
+            a, b = find(keys[0]), find(k)
+            if a != b:
+                parent[b] = a
+    groups: dict[Hashable, tuple[list, list]] = {}
+    for k in parent:
+        groups.setdefault(find(k), ([], []))[0].append(k)
+    for row in rows:
+        groups[find(next(iter(row[0])))][1].append(row)
+    return list(groups.values())
+
+
+_PRIME = 2_147_483_647  # 2**31 - 1: products of two residues fit in int64
+
+
+def _determined_mod_p(A: np.ndarray, b: np.ndarray) -> dict[int, int]:
+    """Columns fixed by ``A u = b``: reduced row echelon form modulo a prime; column k is fixed iff it is a
+    pivot whose row has no entry in a free column. Returns {column: value} (values as signed integers)."""
+    M = np.concatenate([A % _PRIME, (b % _PRIME)[:, None]], axis=1)
+    m, n = A.shape
+    pivots: list[int] = []
+    r = 0
+    for c in range(n):
+        if r == m:
+            break
+        nz = np.flatnonzero(M[r:, c])
+        if nz.size == 0:
+            continue
+        i = r + int(nz[0])
+        if i != r:
+            M[[r, i]] = M[[i, r]]
+        M[r] = (M[r] * pow(int(M[r, c]), _PRIME - 2, _PRIME)) % _PRIME
+        others = np.flatnonzero(M[:, c])
+        others = others[others != r]
+        if others.size:
+            M[others] = (M[others] - M[others, c][:, None] * M[r]) % _PRIME
+        pivots.append(c)
+        r += 1
+    free = np.ones(n, dtype=bool)
+    free[pivots] = False
+    out = {}
+    for i, c in enumerate(pivots):
+        if not M[i, :n][free].any():
+            v = int(M[i, n])
+            out[c] = v - _PRIME if v > _PRIME // 2 else v
+    return out
+
+
+def _always_zero(rows: list[tuple[dict, int]]) -> set[Hashable]:
+    """Unknowns that are 0 in every non-negative solution of the equations ``rows`` (one LP on the
+    homogenised system: maximise sum(t) subject to A u = lambda b, 0 <= t <= 1, t <= u, u, lambda >= 0; an
+    unknown that can be positive reaches t = 1, one that cannot stays at 0)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    keys = list(dict.fromkeys(k for coef, _ in rows for k in coef))
+    if not keys:
+        return set()
+    col = {k: j for j, k in enumerate(keys)}
+    m, n = len(rows), len(keys)
+    r_idx = [i for i, (coef, _) in enumerate(rows) for _ in coef]
+    c_idx = [col[k] for coef, _ in rows for k in coef]
+    data = [float(c) for coef, _ in rows for c in coef.values()]
+    a = sparse.csr_matrix((data, (r_idx, c_idx)), shape=(m, n))
+    b = np.array([float(rhs) for _, rhs in rows])
+    a_eq = sparse.hstack([a, sparse.csr_matrix(-b[:, None]), sparse.csr_matrix((m, n))])
+    a_ub = sparse.hstack([-sparse.eye(n), sparse.csr_matrix((n, 1)), sparse.eye(n)])
+    cost = np.concatenate([np.zeros(n + 1), -np.ones(n)])
+    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(n), A_eq=a_eq, b_eq=np.zeros(m),
+                  bounds=[(0, None)] * (n + 1) + [(0, 1)] * n, method="highs")
+    if res.status != 0:  # pragma: no cover - the true values are a feasible point
+        return set()
+    return {keys[j] for j in np.flatnonzero(res.x[n + 1:] < 0.5)}

@@ -1,5 +1,10 @@
 """The offline HTML report: one self-contained page (inline SVG charts, no scripts, no CDN), rendering the
-Results of :mod:`icetrack.figures`."""
+Results of :mod:`icetrack.figures`.
+
+Labels, notes, file names and URLs come from files anyone can write (a targets CSV, a claims file), so every
+value is HTML-escaped, links are written only for http(s) URLs, and the page's own Content-Security-Policy
+(a meta tag) forbids scripts, so even markup that slipped through could not run.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,19 @@ import jinja2
 from icetrack import __version__
 from icetrack.domain.catalogue import CATALOGUE
 from icetrack.figures import arrests, capacity, charts, claims, detention, outcomes
+from icetrack.figures.result import http_url, strict_json
 
+# autoescape=True, not select_autoescape(["html"]): that matches names ending in ".html" only, and the
+# template is report.html.j2, so it had switched escaping off. Every template here is HTML.
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("icetrack.report", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
+    autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
 )
 _env.filters["num"] = lambda v, d=0: "–" if v is None else f"{v:,.{d}f}"
+_env.filters["link"] = lambda url: http_url(url) or ""  # a javascript: URL would run when clicked
+_env.policies["json.dumps_function"] = strict_json  # |tojson writes standard JSON (no NaN)
 
 
 class SourceNotes:

@@ -56,6 +56,7 @@ from icetrack.domain.person_schema import EVENT_DATE, PersonRelease, ReaderRepor
 from icetrack.sources.canonical.crosswalk import Crosswalk, load_crosswalk
 from icetrack.sources.canonical.plan import Plan, Sink
 from icetrack.sources.canonical.release import is_gzip, person_edition, title_cutoff
+from icetrack.sources.files import bounded_lines, check_file
 
 SOURCE = "ice_ero_lesa"
 PUBLISHER = ("U.S. Immigration and Customs Enforcement, ERO-LESA Statistical Tracking Unit "
@@ -91,8 +92,7 @@ def read_ero_lesa(path: str | Path, release_id: str | None = None, chunk_rows: i
                   crosswalk: Crosswalk | None = None) -> PersonRelease:
     """Stream one ERO-LESA export as canonical record batches (see the module doc)."""
     path = Path(path)
-    if not path.is_file():
-        raise SourceError(path, "no such file")
+    check_file(path)
     crosswalk = crosswalk or load_crosswalk()
     head = []
     for lineno, text in _lines(path):
@@ -209,14 +209,14 @@ def _stream(path: Path, header_line: int, width: int, chunk_rows: int,
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of the decompressed file; gzip and UTF-8 problems become SourceError."""
+    """(line number, text) of the decompressed file; gzip and UTF-8 problems become SourceError, and so do a
+    line longer than MAX_LINE_BYTES and a stream longer than MAX_DECOMPRESSED_BYTES (a gzip bomb)."""
     gz = is_gzip(path)
     fh = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115 - closed in the finally below
     lineno = offset = 0
     stream = "decompressed stream" if gz else "file"
     try:
-        for raw in fh:
-            lineno += 1
+        for lineno, raw in bounded_lines(fh, path, stream=stream):
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -1,8 +1,9 @@
 """Download the current ICE detention workbook from ICE's Detention Management page.
 
-Only this module talks to the network, and only when a user runs ``icetrack fetch``; tests point it at a
-local HTTP server. Downloads are streamed to a ``.part`` file with a size cap and renamed when complete, so
-an interrupted download never looks like a workbook.
+Only this module and ``sources.archive`` (past editions from the Wayback Machine) talk to the network, and
+only when a user runs ``icetrack fetch``; tests point them at a local HTTP server. Downloads are streamed to a
+``.part`` file with a size cap and renamed when complete, so an interrupted download never looks like a
+workbook.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import httpx
 
 DETENTION_PAGE = "https://www.ice.gov/detain/detention-management"
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024  # ICE's workbooks are 0.1-2 MB
+# Says who is asking, so a site operator who sees unusual traffic knows what it is.
+USER_AGENT = "icetrack (public-interest statistics)"
 _LINK_RE = re.compile(r"""href\s*=\s*["']([^"']+?\.xlsx)["']""", re.I)
 _NAME_DATE_RE = re.compile(r"(\d{2})(\d{2})(\d{4})\.xlsx$", re.I)  # ..._MMDDYYYY.xlsx
 
@@ -44,7 +47,7 @@ def fetch_ice_detention(dest: Path, page_url: str = DETENTION_PAGE, timeout: flo
     partial: Path | None = None
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True,
-                          headers={"User-Agent": "icetrack (public-interest statistics)"}) as client:
+                          headers={"User-Agent": USER_AGENT}) as client:
             page = client.get(page_url)
             page.raise_for_status()
             links = workbook_links(page.text, str(page.url))
@@ -65,14 +68,19 @@ def fetch_ice_detention(dest: Path, page_url: str = DETENTION_PAGE, timeout: flo
                         fh.write(chunk)
             partial.replace(target)
             return target
-    except httpx.HTTPStatusError as e:
-        raise FetchError(f"{e.request.url}: HTTP {e.response.status_code}") from None
-    except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-        raise FetchError(f"cannot reach {host} (offline or blocked?): {' '.join(str(e).split())[:120]}") from None
-    except httpx.TimeoutException:
-        raise FetchError(f"{host}: no answer within {timeout:g} s") from None
     except httpx.HTTPError as e:
-        raise FetchError(f"{host}: {type(e).__name__}: {' '.join(str(e).split())[:120]}") from None
+        raise http_failure(e, host, timeout) from None
     finally:
         if partial is not None:
             partial.unlink(missing_ok=True)  # only left behind when the download failed
+
+
+def http_failure(error: httpx.HTTPError, host: str, timeout: float) -> FetchError:
+    """The one-line FetchError for an httpx failure (status, unreachable host, timeout, anything else)."""
+    if isinstance(error, httpx.HTTPStatusError):
+        return FetchError(f"{error.request.url}: HTTP {error.response.status_code}")
+    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return FetchError(f"cannot reach {host} (offline or blocked?): {' '.join(str(error).split())[:120]}")
+    if isinstance(error, httpx.TimeoutException):
+        return FetchError(f"{host}: no answer within {timeout:g} s")
+    return FetchError(f"{host}: {type(error).__name__}: {' '.join(str(error).split())[:120]}")

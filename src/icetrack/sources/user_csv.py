@@ -34,8 +34,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from icetrack.domain.catalogue import CATALOGUE, CONCEPTS
+from icetrack.domain.catalogue import CATALOGUE, CONCEPTS, value_problem_for
 from icetrack.domain.edition import EditionInfo, ParsedSource, SourceError, file_digest, observations_table
+from icetrack.sources.files import MAX_LINE_BYTES, bounded_lines, check_file
+from icetrack.domain.plausible import (
+    DEFAULT_POLICY,
+    EARLIEST_FIGURE_DATE,
+    MAX_LABEL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    IngestPolicy,
+    date_problem,
+)
 
 PARSER_VERSION = "1"
 SOURCE = "user_csv"
@@ -52,15 +62,39 @@ _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 MAX_BYTES = 50 * 1024 * 1024  # a hand-made CSV of figures is small; refuse anything that is clearly not one
 
 
-class _Problems:
-    """Collects row problems so the one-line error can say how many there were."""
+# Longest text a cell may hold, by column: names are identifiers, labels are one line, notes a paragraph.
+_TEXT_LIMITS = {"measure": MAX_NAME_LENGTH, "target_id": MAX_NAME_LENGTH, "note": MAX_TEXT_LENGTH,
+                "definition": MAX_TEXT_LENGTH, "source_url": MAX_TEXT_LENGTH}
 
-    def __init__(self, path: Path):
+
+class _Problems:
+    """Collects row problems so the one-line error can say how many there were. Values outside the plausible
+    range (:mod:`icetrack.domain.plausible`) are problems too, unless the policy allows them: then they are
+    kept as overrides, which the edition records."""
+
+    def __init__(self, path: Path, policy: IngestPolicy = DEFAULT_POLICY):
         self.path = path
+        self.policy = policy
         self.items: list[tuple[int | None, str]] = []
+        self.overrides: list[str] = []
 
     def add(self, row: int | None, problem: str) -> None:
         self.items.append((row, problem))
+
+    def implausible(self, row: int | None, problem: str) -> None:
+        if self.policy.allow_implausible:
+            self.overrides.append(f"row {row}: {problem}" if row is not None else problem)
+        else:
+            self.add(row, problem + " (load it anyway with --allow-implausible)")
+
+    def recorded_overrides(self) -> tuple[str, ...]:
+        """What the edition records: each override allowed, the first few in full."""
+        if not self.overrides:
+            return ()
+        shown = self.overrides[:10]
+        more = len(self.overrides) - len(shown)
+        return (f"allow_implausible: {len(self.overrides)} value(s) outside the plausible range loaded: "
+                + "; ".join(shown) + (f"; and {more} more" if more else ""),)
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -75,15 +109,23 @@ def is_targets_header(fields: list[str]) -> bool:
 
 
 def read_header(path: Path) -> list[str]:
-    text = _read_text(path)
-    first = next(csv.reader(io.StringIO(text)), [])
-    return [c.strip() for c in first]
+    """The header cells: the first line only (at most MAX_LINE_BYTES), so sniffing a large person-level CSV
+    reads one line of it."""
+    check_file(path)
+    with open(path, "rb") as fh:
+        first = next(bounded_lines(fh, path), (1, b""))[1]
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SourceError(path, f"not UTF-8 (byte 0x{first[e.start]:02x} at offset {e.start})", row=1) from None
+    try:
+        return [c.strip() for c in next(csv.reader([text]), [])]
+    except csv.Error as e:
+        raise SourceError(path, f"malformed CSV header: {e}", row=1) from None
 
 
 def _read_text(path: Path) -> str:
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise SourceError(path, f"file is {size:,} bytes; a figures CSV must be under {MAX_BYTES:,}")
+    check_file(path, max_bytes=MAX_BYTES, what="figures CSV")
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
         raise SourceError(path, "binary data (NUL bytes); expected a UTF-8 CSV")
@@ -93,20 +135,45 @@ def _read_text(path: Path) -> str:
         raise SourceError(path, f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
 
 
-def _parse_date(value: str, column: str, row: int, problems: _Problems, *, required: bool) -> date | None:
+def _parse_date(value: str, column: str, row: int | None, problems: _Problems, *, required: bool) -> date | None:
     value = value.strip()
     if not value:
         if required:
             problems.add(row, f"{column} is empty")
         return None
     if not _DATE_RE.match(value):
-        problems.add(row, f"{column} '{value}' is not a date YYYY-MM-DD")
+        problems.add(row, f"{column} '{value[:40]}' is not a date YYYY-MM-DD")
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         problems.add(row, f"{column} '{value}' is not a real calendar date")
         return None
+    problem = date_problem(day, column, earliest=EARLIEST_FIGURE_DATE)
+    if problem:
+        problems.implausible(row, problem)
+    return day
+
+
+def _check_value(value: float | None, measure: str, unit: str, column: str, row: int, problems: _Problems) -> None:
+    problem = value_problem_for(measure, value, unit) if value is not None else None
+    if problem:
+        problems.implausible(row, f"{column} {problem}")
+
+
+def _check_lengths(r: dict[str, str], row: int, problems: _Problems) -> bool:
+    """Refuse a cell longer than its column allows (a name is an identifier, a label one line)."""
+    for column, text in r.items():
+        if column == "__line__":
+            continue
+        limit = _TEXT_LIMITS.get(column, MAX_LABEL_LENGTH)
+        if len(column) > MAX_NAME_LENGTH + 4:
+            problems.add(row, f"column name '{column[:40]}...' is longer than {MAX_NAME_LENGTH} characters")
+            return False
+        if len(text) > limit:
+            problems.add(row, f"{column} is {len(text):,} characters long; at most {limit:,}")
+            return False
+    return True
 
 
 def _parse_number(value: str, column: str, row: int, problems: _Problems) -> float | None:
@@ -117,10 +184,7 @@ def _parse_number(value: str, column: str, row: int, problems: _Problems) -> flo
         return None
     number = float(value)
     if not math.isfinite(number):
-        problems.add(row, f"{column} '{value}' is not finite")
-        return None
-    if number < 0:
-        problems.add(row, f"{column} {value} is negative; published counts and rates are non-negative")
+        problems.add(row, f"{column} '{value[:40]}' is not finite")
         return None
     return number
 
@@ -156,12 +220,20 @@ def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         header = next(reader)
     except StopIteration:
         raise SourceError(path, "empty file: no header row") from None
+    except csv.Error as e:
+        raise SourceError(path, f"malformed CSV header: {e}", row=1) from None
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise SourceError(path, f"column '{dup}' appears twice in the header", row=1)
     rows = []
-    for lineno, cells in enumerate(reader, start=2):
+    try:
+        records = list(enumerate(reader, start=2))
+    except csv.Error as e:  # a NUL byte, a field over the csv module's 131,072-character limit...
+        raise SourceError(path, f"malformed CSV: {e}", row=reader.line_num) from None
+    for lineno, cells in records:
+        if sum(map(len, cells)) > MAX_LINE_BYTES:
+            raise SourceError(path, f"row is longer than {MAX_LINE_BYTES:,} characters", row=lineno)
         if not any(c.strip() for c in cells):
             continue  # blank lines carry no figure
         if len(cells) != len(header):
@@ -194,43 +266,57 @@ def _uniform(rows: list[dict[str, str]], column: str, path: Path) -> str | None:
     return values.pop() if values else None
 
 
+def _measure_and_unit(r: dict[str, str], line: int, problems: _Problems,
+                      new_measures: dict[str, dict[str, Any]]) -> tuple[str, str] | None:
+    """The row's measure and unit when they are valid (a measure the catalogue does not know is noted with its
+    concept and definition); None after recording the problem."""
+    measure = r["measure"].strip()
+    unit = " ".join(r["unit"].split())
+    if not _NAME_RE.match(measure):
+        problems.add(line, f"measure '{measure}' must be lower_snake_case")
+        return None
+    if not unit:
+        problems.add(line, "unit is empty")
+        return None
+    known = CATALOGUE.get(measure)
+    if known and unit != known.unit:
+        problems.add(line, f"unit '{unit}' for {measure}; the catalogue unit is '{known.unit}'")
+        return None
+    concept = r.get("concept", "").strip() or None
+    if concept and concept not in CONCEPTS:
+        problems.add(line, f"concept '{concept}' is not one of {', '.join(CONCEPTS)}")
+        return None
+    if not known:
+        new_measures.setdefault(measure, {"measure": measure, "concept": concept,
+                                          "definition": r.get("definition", "").strip() or None})
+    return measure, unit
+
+
 def parse_observations_csv(path: str | Path, *, source: str = SOURCE, publisher: str | None = None,
-                           note: str | None = None) -> ParsedSource:
+                           note: str | None = None, policy: IngestPolicy = DEFAULT_POLICY) -> ParsedSource:
     path = Path(path)
     header, rows = _rows(path)
     if is_targets_header(header):
         raise SourceError(path, "this is a targets file; use parse_targets_csv")
     _check_columns(path, header, OBS_REQUIRED, OBS_OPTIONAL, allow_dims=True)
-    problems = _Problems(path)
+    problems = _Problems(path, policy)
     dim_columns = [c for c in header if c.startswith("dim_")]
     out: list[dict[str, Any]] = []
     seen: dict[tuple, tuple[float, int]] = {}
     new_measures: dict[str, dict[str, Any]] = {}
     for r in rows:
         line = int(r["__line__"])
+        if not _check_lengths(r, line, problems):
+            continue
         start = _parse_date(r["date"], "date", line, problems, required=True)
         end = _parse_date(r.get("period_end", ""), "period_end", line, problems, required=False) or start
         value = _parse_number(r["value"], "value", line, problems)
         url = _check_urls(r["source_url"], line, problems)
-        measure = r["measure"].strip()
-        unit = " ".join(r["unit"].split())
-        if not _NAME_RE.match(measure):
-            problems.add(line, f"measure '{measure}' must be lower_snake_case")
+        measure_unit = _measure_and_unit(r, line, problems, new_measures)
+        if measure_unit is None:
             continue
-        if not unit:
-            problems.add(line, "unit is empty")
-            continue
-        known = CATALOGUE.get(measure)
-        if known and unit != known.unit:
-            problems.add(line, f"unit '{unit}' for {measure}; the catalogue unit is '{known.unit}'")
-            continue
-        concept = r.get("concept", "").strip() or None
-        if concept and concept not in CONCEPTS:
-            problems.add(line, f"concept '{concept}' is not one of {', '.join(CONCEPTS)}")
-            continue
-        if not known:
-            new_measures.setdefault(measure, {"measure": measure, "concept": concept,
-                                              "definition": r.get("definition", "").strip() or None})
+        measure, unit = measure_unit
+        _check_value(value, measure, unit, "value", line, problems)
         if start and end and end < start:
             problems.add(line, f"period_end {end} is before date {start}")
             continue
@@ -252,10 +338,11 @@ def parse_observations_csv(path: str | Path, *, source: str = SOURCE, publisher:
         seen[key] = (value, line)
         out.append({"measure": measure, "period_start": start, "period_end": end, "grain": grain, "dims": dims,
                     "value": value, "unit": unit, "source_url": url, "note": r.get("note", "").strip() or None})
+    published = _parse_date(_uniform(rows, "published_on", path) or "", "published_on", None, problems,
+                            required=False)
+    as_of = _parse_date(_uniform(rows, "as_of", path) or "", "as_of", None, problems, required=False)
     problems.raise_if_any()
     sha, size = file_digest(path)
-    published = _uniform(rows, "published_on", path)
-    as_of = _uniform(rows, "as_of", path)
     urls = {o["source_url"] for o in out}
     edition = EditionInfo(
         source=source,
@@ -265,23 +352,27 @@ def parse_observations_csv(path: str | Path, *, source: str = SOURCE, publisher:
         size_bytes=size,
         parser_version=PARSER_VERSION,
         original_url=urls.pop() if len(urls) == 1 else None,
-        published_on=date.fromisoformat(published) if published and _DATE_RE.match(published) else None,
-        as_of=date.fromisoformat(as_of) if as_of and _DATE_RE.match(as_of) else None,
+        published_on=published,
+        as_of=as_of,
         title=f"figures from {path.name}",
         note=note,
+        overrides=problems.recorded_overrides(),
     )
     return ParsedSource(edition, observations_table(out), measure_definitions=list(new_measures.values()))
 
 
-def parse_targets_csv(path: str | Path, *, source: str = SOURCE, note: str | None = None) -> ParsedSource:
+def parse_targets_csv(path: str | Path, *, source: str = SOURCE, note: str | None = None,
+                      policy: IngestPolicy = DEFAULT_POLICY) -> ParsedSource:
     path = Path(path)
     header, rows = _rows(path)
     _check_columns(path, header, TARGET_REQUIRED, TARGET_OPTIONAL, allow_dims=False)
-    problems = _Problems(path)
+    problems = _Problems(path, policy)
     targets: list[dict[str, Any]] = []
     ids: set[str] = set()
     for r in rows:
         line = int(r["__line__"])
+        if not _check_lengths(r, line, problems):
+            continue
         tid = r["target_id"].strip()
         if not _NAME_RE.match(tid):
             problems.add(line, f"target_id '{tid}' must be lower_snake_case")
@@ -302,6 +393,8 @@ def parse_targets_csv(path: str | Path, *, source: str = SOURCE, note: str | Non
             problems.add(line, f"unit '{unit}' is not a per-day rate (e.g. 'arrests per day')")
         low = _parse_number(r["value_low"], "value_low", line, problems)
         high = _parse_number(r["value_high"], "value_high", line, problems)
+        _check_value(low, "", unit, "value_low", line, problems)
+        _check_value(high, "", unit, "value_high", line, problems)
         if low is not None and high is not None and high < low:
             problems.add(line, f"value_high {high:g} is below value_low {low:g}")
         url = _check_urls(r["source_url"], line, problems)
@@ -318,13 +411,15 @@ def parse_targets_csv(path: str | Path, *, source: str = SOURCE, note: str | Non
     sha, size = file_digest(path)
     edition = EditionInfo(source=source, publisher="press reports and official statements (see each target's "
                           "source_url)", file_name=path.name, sha256=sha, size_bytes=size,
-                          parser_version=PARSER_VERSION, title=f"targets from {path.name}", note=note)
+                          parser_version=PARSER_VERSION, title=f"targets from {path.name}", note=note,
+                          overrides=problems.recorded_overrides())
     return ParsedSource(edition, observations_table([]), targets=targets)
 
 
-def parse_csv(path: str | Path, *, source: str = SOURCE, note: str | None = None) -> ParsedSource:
+def parse_csv(path: str | Path, *, source: str = SOURCE, note: str | None = None,
+              policy: IngestPolicy = DEFAULT_POLICY) -> ParsedSource:
     """Either format, told apart by the header."""
     path = Path(path)
     if is_targets_header(read_header(path)):
-        return parse_targets_csv(path, source=source, note=note)
-    return parse_observations_csv(path, source=source, note=note)
+        return parse_targets_csv(path, source=source, note=note, policy=policy)
+    return parse_observations_csv(path, source=source, note=note, policy=policy)

@@ -49,7 +49,6 @@ in a few GiB.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable
@@ -58,6 +57,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from icetrack.domain.json_text import strict_json
 from icetrack.domain.person_schema import PROVENANCE, TABLES
 from icetrack.synth.calibration import round_or_none
 from icetrack.synth.parameters import (
@@ -129,7 +129,7 @@ def generate_release(out_dir: str | Path, people: int, seed: int, start: date = 
     plan = make_plan(start, end, cutoff)
     rows, counts = _write_chunks(out, plan, people, seed, chunk_people, progress)
     manifest = _manifest(plan, people, seed, chunk_people, start, end, cutoff, rows, counts)
-    (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+    (out / MANIFEST_NAME).write_text(strict_json(manifest, indent=2, sort_keys=False) + "\n")
     return manifest
 
 

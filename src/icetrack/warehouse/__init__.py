@@ -8,8 +8,10 @@ from icetrack.warehouse.store import (
     LoadResult,
     Warehouse,
     WarehouseError,
+    WarehouseLocked,
     default_warehouse_path,
     open_warehouse,
 )
 
-__all__ = ["LoadResult", "Warehouse", "WarehouseError", "default_warehouse_path", "open_warehouse"]
+__all__ = ["LoadResult", "Warehouse", "WarehouseError", "WarehouseLocked", "default_warehouse_path",
+           "open_warehouse"]

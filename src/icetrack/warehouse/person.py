@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
 import pyarrow as pa
 
 from icetrack.domain.edition import SourceError
+from icetrack.domain.json_text import strict_json
 from icetrack.domain.person_schema import EVENT_DATE, TABLES, PersonRelease
+from icetrack.domain.plausible import EARLIEST_RECORD_DATE, date_problem
 from icetrack.warehouse import cleaning as clean
 from icetrack.warehouse.store import (
     LoadResult,
@@ -65,58 +68,89 @@ def load_person_releases(wh: Warehouse, releases: list[PersonRelease],
     Readers are lazy: each file is opened and streamed only when its turn comes, so memory stays bounded
     by one batch whatever the number and size of the files.
     """
-    params = params or clean.CleaningParams()
-    results: list[LoadResult] = []
-    todo = []
-    for release in releases:
-        existing = wh.has_sha256(release.edition.sha256)
+    plan = plan_person_loads(wh, releases)
+    if not plan.todo:
+        return plan.results()
+    try:
+        stage_person_releases(wh, plan, progress)
+        with wh.transaction():
+            commit_person_releases(wh, plan, params or clean.CleaningParams())
+    finally:
+        drop_staging(wh)
+    return plan.results()
+
+
+@dataclass
+class PersonLoadPlan:
+    """Person-level files of one ingest: what each will do, then (once staged) where its rows wait."""
+
+    skipped: dict[int, LoadResult]  # position in the input -> "already loaded" result
+    todo: list[tuple[int, PersonRelease]]
+    staged: list[tuple[PersonRelease, dict[str, str], int]] = field(default_factory=list)
+    loaded: dict[int, LoadResult] = field(default_factory=dict)
+
+    def results(self) -> list[LoadResult]:
+        merged = {**self.skipped, **self.loaded}
+        return [merged[i] for i in sorted(merged)]
+
+
+def plan_person_loads(wh: Warehouse, releases: list[PersonRelease]) -> PersonLoadPlan:
+    """Which files are new. The same bytes twice - already in the warehouse, or given twice in one command
+    (a folder holding a duplicate download) - load once and the copy says so."""
+    skipped: dict[int, LoadResult] = {}
+    todo: list[tuple[int, PersonRelease]] = []
+    first_of: dict[str, str] = {}
+    for i, release in enumerate(releases):
+        ed = release.edition
+        existing = wh.has_sha256(ed.sha256)
         if existing:
-            results.append(LoadResult(existing, release.edition.file_name, False, 0, 0,
-                                      f"{release.edition.file_name}: already loaded as edition {existing} "
-                                      "(same sha256); nothing changed"))
+            skipped[i] = LoadResult(existing, ed.file_name, False, 0, 0,
+                                    f"{ed.file_name}: already loaded as edition {existing} (same sha256); "
+                                    "nothing changed")
+        elif ed.sha256 in first_of:
+            skipped[i] = LoadResult(ed.edition_id, ed.file_name, False, 0, 0,
+                                    f"{ed.file_name}: same bytes as {first_of[ed.sha256]} in this command "
+                                    "(same sha256); loaded once")
         else:
-            todo.append(release)
-            results.append(None)  # filled below
-    if not todo:
-        return results
-    if wh.read_only:
-        raise WarehouseError(f"{wh.path}: opened read-only; cannot load {todo[0].edition.file_name}")
+            first_of[ed.sha256] = ed.file_name
+            todo.append((i, release))
+    if todo and wh.read_only:
+        raise WarehouseError(f"{wh.path}: opened read-only; cannot load {todo[0][1].edition.file_name}")
+    return PersonLoadPlan(skipped, todo)
+
+
+def stage_person_releases(wh: Warehouse, plan: PersonLoadPlan, progress=None) -> None:
+    """Stream every new file into staging tables, outside any transaction (see below); the caller drops them
+    with :func:`drop_staging` whatever happens."""
     con = wh.con
-    ensure_person_schema(wh)
     # Bounded memory whatever the release size: DuckDB spills to disk beyond this (default 2 GB; set
     # ICETRACK_MEMORY_LIMIT to change it).
     con.execute(f"SET memory_limit = '{os.environ.get('ICETRACK_MEMORY_LIMIT', '2GB')}'")
     con.execute("SET preserve_insertion_order = false")
-    _drop_staging(con)  # left over by a process that was killed mid-load
+    drop_staging(wh)  # left over by a process that was killed mid-load
     # Stage first, commit once. Rows appended inside one open transaction stay in memory until it commits
     # (measured: RSS grows with the rows, past memory_limit), so the files are streamed into autocommitted
-    # staging tables, invisible to every reader; a single transaction then moves them into the canonical
-    # tables, records the editions and rebuilds the derived tables. Any error drops the staging tables: the
-    # canonical tables never see a partial load.
-    staged: list[tuple[PersonRelease, dict[str, str], int]] = []
-    try:
-        for i, release in enumerate(todo):
-            staged.append((release, *_stage(con, release, i, progress)))
-        con.execute("BEGIN TRANSACTION")
-        try:
-            loaded = [_commit_staged(con, release, tables, total) for release, tables, total in staged]
-            for release_id in sorted({r.release_id for r in todo}):
-                rebuild_derived(wh, release_id, params)
-            _drop_staging(con)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        _drop_staging(con)
-    it = iter(loaded)
-    return [r if r is not None else next(it) for r in results]
+    # staging tables, invisible to every reader; a single transaction then creates the person tables if
+    # needed, moves the rows into them, records the editions and rebuilds the derived tables. Any error drops
+    # the staging tables: the warehouse never sees a partial load, not even empty person tables.
+    for index, (_, release) in enumerate(plan.todo):
+        plan.staged.append((release, *_stage(con, release, index, progress)))
+
+
+def commit_person_releases(wh: Warehouse, plan: PersonLoadPlan, params: clean.CleaningParams) -> None:
+    """Inside the caller's transaction: move the staged rows into place and rebuild the derived tables."""
+    ensure_person_schema(wh)
+    for (i, _), (release, tables, total) in zip(plan.todo, plan.staged):
+        plan.loaded[i] = _commit_staged(wh.con, release, tables, total)
+    for release_id in sorted({release.release_id for _, release in plan.todo}):
+        rebuild_derived(wh, release_id, params)
 
 
 STAGING_PREFIX = "_staging_"
 
 
-def _drop_staging(con) -> None:
+def drop_staging(wh: Warehouse) -> None:
+    con = wh.con
     for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_name LIKE ?",
                                [STAGING_PREFIX + "%"]).fetchall():
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
@@ -135,7 +169,9 @@ def _stage(con, release: PersonRelease, index: int, progress) -> tuple[dict[str,
                                             "canonical schema")
         if table not in staging:
             staging[table] = f"{STAGING_PREFIX}{index}_{table}"
-            con.execute(f'CREATE TABLE "{staging[table]}" AS SELECT * FROM {table} LIMIT 0')
+            # From the canonical schema, not from the person table, which may not exist before the commit.
+            cols = ", ".join(f"{f.name} {_duck_type(f.type)}" for f in TABLES[table])
+            con.execute(f'CREATE TABLE "{staging[table]}" ({cols})')
         con.register("icetrack_incoming_chunk", batch)
         try:
             con.execute(f'INSERT INTO "{staging[table]}" SELECT * FROM icetrack_incoming_chunk')
@@ -153,6 +189,7 @@ def _commit_staged(con, release: PersonRelease, staging: dict[str, str], total: 
     for table, name in staging.items():
         con.execute(f'INSERT INTO {table} SELECT * FROM "{name}"')
     rep = release.report
+    ed = replace(ed, overrides=ed.overrides + person_overrides(rep))
     insert_editions(con, [(ed, 0, 0)])
     if release.cutoff:
         cutoff = datetime.combine(release.cutoff, time(23, 59, 59))
@@ -163,9 +200,13 @@ def _commit_staged(con, release: PersonRelease, staging: dict[str, str], total: 
         if cutoff is not None:
             cutoff = datetime.combine(cutoff.date(), time(23, 59, 59))
             rep.warnings.append(f"no cut-off stated; using the latest date in the records, {cutoff.date()}")
+    # The readers refuse impossible event dates; this guards the one date every open stay is censored at.
+    problem = date_problem(cutoff.date(), "data cut-off", earliest=EARLIEST_RECORD_DATE) if cutoff else None
+    if problem:
+        raise SourceError(ed.file_name, problem)
     con.execute("INSERT INTO person_files VALUES (?,?,?,?,?,?,?,?)",
-                [ed.edition_id, release.release_id, cutoff, ed.synthetic, json.dumps(rep.rows),
-                 json.dumps(rep.unknown_columns), json.dumps(rep.all_redacted_or_blank), json.dumps(rep.warnings)])
+                [ed.edition_id, release.release_id, cutoff, ed.synthetic, strict_json(rep.rows),
+                 strict_json(rep.unknown_columns), strict_json(rep.all_redacted_or_blank), strict_json(rep.warnings)])
     for table, cols in rep.redacted.items():
         for col, n in cols.items():
             con.execute("INSERT INTO person_redactions VALUES (?,?,?,?)", [ed.edition_id, table, col, n])
@@ -179,6 +220,18 @@ DATE_COLUMNS = {
     "detention_stints": ("book_in_date_time", "detention_book_out_date_time", "stay_book_out_date_time"),
     "removals": ("departed_date",),
 }
+
+
+def person_overrides(report) -> tuple[str, ...]:
+    """What the ingest policy let in or left out of one person-level file, as its edition records it."""
+    out = []
+    if report.dropped_identifiers:
+        out.append("drop_identifiers: columns not loaded: " + ", ".join(
+            f"{column} ({rule})" for column, rule in sorted(report.dropped_identifiers.items())))
+    if report.implausible_dates:
+        out.append("allow_implausible: dates outside the plausible range set to null: " + ", ".join(
+            f"{column} {n:,}" for column, n in sorted(report.implausible_dates.items())))
+    return tuple(out)
 
 
 def _latest_date(con, edition_id: str):
@@ -242,7 +295,7 @@ def _log_rules(con, release_id: str, params: clean.CleaningParams) -> dict[str, 
     con.execute("DELETE FROM cleaning_log WHERE release_id = ?", [release_id])
     for rule, prm, n_in, touched, note in rows:
         con.execute("INSERT INTO cleaning_log VALUES (?,?,?,?,?,?)",
-                    [release_id, rule, json.dumps(prm), n_in, touched, note])
+                    [release_id, rule, strict_json(prm), n_in, touched, note])
     return {r[0]: r[3] for r in rows}
 
 

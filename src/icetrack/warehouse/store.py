@@ -9,6 +9,8 @@ transaction) and idempotent (an edition is its bytes: the same sha256 again is s
 from __future__ import annotations
 
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +30,13 @@ from icetrack.warehouse.vintage import (
     parse_vintage,
 )
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+# How long opening a locked warehouse waits for the lock (ICETRACK_LOCK_WAIT overrides; 0 = fail at once).
+LOCK_WAIT_SECONDS = 10.0
+# Upgrades from an older schema, applied when a warehouse is opened read-write (each one transaction).
+_MIGRATIONS = {
+    "2": ["ALTER TABLE editions ADD COLUMN overrides VARCHAR", "ALTER TABLE editions ADD COLUMN published_by DATE"],
+}
 
 # Why these keys: a figure is identified by what was counted (measure + dimensions), for which period,
 # according to which edition. `dims_key` is the canonical text form of the dimensions map so it can be
@@ -52,7 +60,9 @@ CREATE TABLE IF NOT EXISTS editions (
     completeness    VARCHAR NOT NULL,   -- 'full', or 'national' for a bundled subset of the file's figures
     note            VARCHAR,
     n_observations  BIGINT NOT NULL,
-    n_targets       BIGINT NOT NULL
+    n_targets       BIGINT NOT NULL,
+    overrides       VARCHAR,            -- what --allow-implausible / --drop-identifiers let in; NULL for none
+    published_by    DATE                -- public no later than (first web-archive capture), when known
 );
 CREATE TABLE IF NOT EXISTS observations (
     edition_id    VARCHAR NOT NULL,
@@ -101,15 +111,20 @@ def insert_editions(con: duckdb.DuckDBPyConnection, editions: list[tuple[Edition
     the transaction. The one place an edition row is written."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     con.executemany(
-        "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [[ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256, ed.size_bytes,
-          ed.published_on, ed.as_of, now, ed.parser_version, ed.synthetic, ed.completeness, ed.note, n_obs, n_tgt]
+          ed.published_on, ed.as_of, now, ed.parser_version, ed.synthetic, ed.completeness, ed.note, n_obs, n_tgt,
+          "\n".join(ed.overrides) or None, ed.published_by]
          for ed, n_obs, n_tgt in editions],
     )
 
 
 class WarehouseError(RuntimeError):
     """A problem with the warehouse file itself (locked, wrong schema version, not a DuckDB file)."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process holds the file (a writer, or readers while we want to write) beyond the wait allowed."""
 
 
 def default_warehouse_path() -> Path:
@@ -167,6 +182,28 @@ class Warehouse:
         An edition whose bytes are already here is skipped and says so. The one exception: an edition held
         only as a bundled subset ('national') is replaced by the full parse of the file itself.
         """
+        results, todo = self.plan_loads(parsed)
+        if todo:
+            with self.transaction():
+                self.apply_loads(todo)
+        return results
+
+    @contextmanager
+    def transaction(self):
+        """One transaction: committed when the block ends, rolled back on any error (then re-raised)."""
+        if self.read_only:
+            raise WarehouseError(f"{self.path}: opened read-only; cannot write")
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def plan_loads(self, parsed: list[ParsedSource]) -> tuple[list[LoadResult], list[tuple[ParsedSource, str | None]]]:
+        """What loading these editions would do: a result per edition, and the ones to insert (each with the
+        bundled edition it replaces, if any). Reads only."""
         results: list[LoadResult] = []
         todo: list[tuple[ParsedSource, str | None]] = []
         seen: set[str] = set()
@@ -187,22 +224,19 @@ class Warehouse:
             results.append(LoadResult(ed.edition_id, ed.file_name, True, n_obs, n_tgt,
                                       f"{ed.file_name}: {what} edition {ed.edition_id} ({n_obs:,} observations, "
                                       f"{n_tgt} targets)"))
-        if not todo:
-            return results
-        if self.read_only:
+        if todo and self.read_only:
             raise WarehouseError(f"{self.path}: opened read-only; cannot load {todo[0][0].edition.file_name}")
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            for p, replaced in todo:
-                if replaced:
-                    for table in ("observations", "targets", "measure_definitions", "editions"):
-                        self.con.execute(f"DELETE FROM {table} WHERE edition_id = ?", [replaced])
-            self._insert_all([p for p, _ in todo])
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        return results
+        return results, todo
+
+    def apply_loads(self, todo: list[tuple[ParsedSource, str | None]]) -> None:
+        """Insert planned editions (see :meth:`plan_loads`); the caller holds the transaction."""
+        if not todo:
+            return
+        for p, replaced in todo:
+            if replaced:
+                for table in ("observations", "targets", "measure_definitions", "editions"):
+                    self.con.execute(f"DELETE FROM {table} WHERE edition_id = ?", [replaced])
+        self._insert_all([p for p, _ in todo])
 
     def _insert_all(self, parsed: list[ParsedSource]) -> None:
         """Insert editions and their rows; the caller holds the transaction. One bulk INSERT for all rows."""
@@ -359,34 +393,58 @@ class Warehouse:
         return self._ibis
 
 
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _lock_wait_seconds(lock_wait: float | None) -> float:
+    if lock_wait is not None:
+        return max(0.0, lock_wait)
     try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as e:
-        raise WarehouseError(f"{path}: cannot open warehouse ({' '.join(str(e).split())[:200]})") from None
-    except duckdb.Error as e:
-        raise WarehouseError(f"{path}: not a usable DuckDB warehouse ({' '.join(str(e).split())[:200]})") from None
+        return max(0.0, float(os.environ.get("ICETRACK_LOCK_WAIT", LOCK_WAIT_SECONDS)))
+    except ValueError:
+        return LOCK_WAIT_SECONDS
+
+
+def _connect(path: Path, read_only: bool, lock_wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    # DuckDB lets one process write or many read. The dashboard holds its read-only connection only while
+    # it answers requests (and lets go for at least half a second under steady load), so an open that finds
+    # the file locked polls every 0.1 s until the wait allowed is over.
+    deadline = time.monotonic() + _lock_wait_seconds(lock_wait)
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as e:
+            text = " ".join(str(e).split())
+            if "lock" not in text.lower():
+                raise WarehouseError(f"{path}: cannot open warehouse ({text[:200]})") from None
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(f"{path}: cannot open warehouse: another icetrack process has it open "
+                                      f"({text[:160]})") from None
+            time.sleep(0.1)
+        except duckdb.Error as e:
+            raise WarehouseError(f"{path}: not a usable DuckDB warehouse ({' '.join(str(e).split())[:200]})") from None
 
 
 def open_warehouse(path: str | Path | None = None, *, read_only: bool = False,
-                   load_reference: bool = True) -> Warehouse:
-    """Open (creating if needed) the warehouse. The bundled reference facts load on first use."""
+                   load_reference: bool = True, lock_wait: float | None = None) -> Warehouse:
+    """Open (creating if needed) the warehouse. The bundled reference facts load on first use.
+
+    ``lock_wait``: seconds to wait while another process holds the file (default ``ICETRACK_LOCK_WAIT``, else
+    :data:`LOCK_WAIT_SECONDS`); then :class:`WarehouseLocked`."""
     path = Path(path).expanduser() if path else default_warehouse_path()
     if read_only:
         if not path.exists():
             raise WarehouseError(f"{path}: no warehouse here (run `icetrack ingest` or `icetrack report` first)")
-        wh = Warehouse(_connect(path, True), path, True)
+        wh = Warehouse(_connect(path, True, lock_wait), path, True)
         _check_schema(wh)
         return wh
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh = not path.exists()
-    con = _connect(path, False)
+    con = _connect(path, False, lock_wait)
     wh = Warehouse(con, path, False)
     if fresh or not _has_table(con, "meta"):
         con.execute("BEGIN TRANSACTION")
         con.execute(_SCHEMA_SQL)
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
         con.execute("COMMIT")
+    _migrate(wh)
     _check_schema(wh)
     if load_reference:
         from icetrack.warehouse.reference import ensure_reference_loaded
@@ -399,12 +457,29 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
 
 
+def _migrate(wh: Warehouse) -> None:
+    """Bring an older warehouse to this schema, one transaction per step, so its editions stay."""
+    if not _has_table(wh.con, "meta"):
+        return
+    while True:
+        row = wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        steps = _MIGRATIONS.get(row[0]) if row else None
+        if not steps:
+            return
+        with wh.transaction():
+            for sql in steps:
+                wh.con.execute(sql)
+            wh.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(int(row[0]) + 1)])
+
+
 def _check_schema(wh: Warehouse) -> None:
     if not _has_table(wh.con, "meta"):
         raise WarehouseError(f"{wh.path}: not an icetrack warehouse (no meta table)")
     row = wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if not row or row[0] != SCHEMA_VERSION:
+        hint = ("open it once read-write (e.g. `icetrack ingest` of any file) to upgrade it"
+                if row and row[0] in _MIGRATIONS else "rebuild it with a fresh --warehouse path")
         raise WarehouseError(f"{wh.path}: warehouse schema {row[0] if row else '?'} is not {SCHEMA_VERSION}; "
-                             "rebuild it with a fresh --warehouse path")
+                             + hint)
 
 

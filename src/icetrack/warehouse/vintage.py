@@ -19,7 +19,7 @@ from typing import Literal, Union
 
 import ibis
 
-EDITION_COLUMNS = ("as_of", "published_on", "source", "synthetic")
+EDITION_COLUMNS = ("as_of", "published_on", "published_by", "source", "synthetic")
 FIGURE_KEY = ("measure", "dims_key", "period_start", "period_end")
 
 
@@ -82,8 +82,9 @@ def observations(con, vintage: Vintage = Latest()) -> ibis.Table:
     if isinstance(vintage, Edition):
         j = j.filter(j.edition_id == vintage.edition_id)
     elif isinstance(vintage, KnownBy):
-        public = (j.published_on if vintage.undated == "exclude"
-                  else ibis.coalesce(j.published_on, j.as_of, j.period_start))
+        # An edition was public on its publication date or, failing that, by its first web-archive capture.
+        public = (ibis.coalesce(j.published_on, j.published_by) if vintage.undated == "exclude"
+                  else ibis.coalesce(j.published_on, j.published_by, j.as_of, j.period_start))
         j = j.filter(public <= vintage.day)
     if isinstance(vintage, (Latest, KnownBy)):
         j = _first_per(j, list(FIGURE_KEY), _newest_first(j))

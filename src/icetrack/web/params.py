@@ -11,7 +11,7 @@ from fastapi import HTTPException, Path as PathParam, Query
 from icetrack.claims import VERDICTS
 from icetrack.figures.detention import TABLES
 from icetrack.metrics.outcomes import BREAKDOWNS, PERIODS
-from icetrack.metrics.publish import DEFAULT_THRESHOLD
+from icetrack.metrics.published import DEFAULT_THRESHOLD
 
 Format = Literal["json", "csv"]
 ChartFormat = Literal["json", "png", "svg"]
@@ -50,7 +50,8 @@ THRESHOLD = Query(Threshold.AT_LEAST_10, description="small-cell suppression thr
                                                      "or 100; cells below it are suppressed")
 FISCAL_YEAR = Query(None, ge=2000, le=2100, description="fiscal year (Oct 1 - Sep 30, named by its end year)")
 SHIFT = Query(0, ge=0, le=1, description="move every date back this many days (a post may describe the day before)")
-BY = Query(None, description="horizon for 'pace needed' (YYYY-MM-DD)")
+BY = Query(None, description="horizon for 'pace needed' (YYYY-MM-DD), from the first day of the daily series to "
+                             "the end of next year; other dates are refused (422)")
 ARRESTS_PER_DAY = Query(1200, ge=1, le=20_000, description="ICE arrests per day in the scenario")
 BEDS = Query(41_500, ge=1, le=500_000, description="detention beds")
 STAY_DAYS = Query(None, ge=1, le=365, description="mean stay in days (default: calibrated from the workbooks)")

@@ -7,6 +7,7 @@ Computations run in the thread pool (DuckDB, pandas and vl-convert block), each 
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import date
 from typing import Any, Callable
@@ -39,24 +40,32 @@ class Service:
         return self.cache.get_or_compute(self.key(name, params), compute)
 
     async def body(self, name: str, params: dict[str, Any], compute: Callable[[], Any], fmt: str,
-                   serialize: Callable[[Any], bytes]) -> bytes:
+                   serialize: Callable[[Any], bytes], *, cache: bool = True) -> bytes:
         """The serialized response, cached beside what it serializes (same key plus the format). Cache hits
-        are answered on the event loop; misses compute in the thread pool."""
+        are answered on the event loop without touching the warehouse; misses compute in the thread pool,
+        holding the warehouse open (a store session) while they run. ``cache=False`` for answers derived
+        cheaply from cached ones, which would only push costly entries out of the cache."""
+        if not cache:
+            return await run_in_threadpool(self._in_session, lambda: serialize(compute()))
         key = self.key(name, params) + (fmt,)
         found, body = self.cache.lookup(key)
         if found:
             return body
-        return await run_in_threadpool(
-            self.cache.get_or_compute, key, lambda: serialize(self.cached(name, params, compute)))
+        return await run_in_threadpool(self._in_session, lambda: self.cache.get_or_compute(
+            key, lambda: serialize(self.cached(name, params, compute))))
 
-    async def table(self, name: str, params: dict[str, Any], fmt: str) -> Response:
+    def _in_session(self, work: Callable[[], Any]) -> Any:
+        with self.store.session():
+            return work()
+
+    async def table(self, name: str, params: dict[str, Any], fmt: str, *, cache: bool = True) -> Response:
         """The figure ``name`` (a method of this class, - for _) with ``params`` as JSON, or its rows as CSV."""
         compute = lambda: getattr(self, name.replace("-", "_"))(**params)  # noqa: E731
         if fmt == "csv":
-            body = await self.body(name + "-body", params, compute, fmt, lambda r: csv_bytes(r.rows))
+            body = await self.body(name + "-body", params, compute, fmt, lambda r: csv_bytes(r.rows), cache=cache)
             return Response(body, media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="icetrack-{name}.csv"'})
-        body = await self.body(name + "-body", params, compute, fmt, lambda r: json_bytes(r.as_json()))
+        body = await self.body(name + "-body", params, compute, fmt, lambda r: json_bytes(r.as_json()), cache=cache)
         return Response(body, media_type="application/json")
 
     # -- figures --------------------------------------------------------------------------------------
@@ -76,7 +85,16 @@ class Service:
         return self.cached("revisions", params, lambda: series.revisions(self.wh(), **params))
 
     def targets(self, by: date | None) -> Result:
-        return self.cached("targets", {"by": by}, lambda: arrests.targets(self.wh(), by))
+        """The ledger, with 'pace needed' by ``by`` when given. The ledger's queries (seconds) do not depend on
+        ``by`` and run once per warehouse version; each horizon is then a little arithmetic, so a client
+        sending many dates costs no more than one. ``by`` must lie in :func:`horizon_range`."""
+        ledger = self.cached("targets", {"by": None}, lambda: arrests.targets(self.wh(), None))
+        if by is None:
+            return ledger
+        low, high = horizon_range(ledger)
+        if not low <= by <= high:
+            raise InvalidParameters(f"by {by} is outside the dates the ledger can be paced to ({low} to {high})")
+        return with_horizon(ledger, by)
 
     def daily(self, measure: str, shift: int) -> Result:
         return self.cached("daily", {"measure": measure, "shift": shift},
@@ -128,6 +146,40 @@ class Service:
 
     def has_person_data(self) -> bool:
         return outcomes.has_person_data(self.wh())
+
+
+def horizon_range(ledger: Result, today: date | None = None) -> tuple[date, date]:
+    """The horizons 'pace needed' is computed for: from the first day of any daily series (before it a
+    window has no days) to the end of the year after today or after the last day of data, whichever is later
+    (a target is stated for the months ahead, not for decades)."""
+    days = [date.fromisoformat(v[k]) for s in ledger.detail["ledger"] for v in s["variants"].values()
+            for k in ("first_day", "last_day")]
+    if not days:
+        return date.min, date.max  # no daily series: the horizon changes nothing
+    return min(days), date(max(max(days), today or date.today()).year + 1, 12, 31)
+
+
+def with_horizon(ledger: Result, by: date) -> Result:
+    """``ledger`` (computed with the default horizon) paced to ``by``: the two fields that depend on the
+    horizon, pace_by and pace_needed_low, recomputed as :func:`icetrack.metrics.targets.targets_ledger` computes
+    them (tests/web/test_web_hardening.py checks both agree), everything else shared."""
+    series = copy.deepcopy(ledger.detail["ledger"])
+    scores = {}
+    for s in series:
+        for t in s["targets"]:
+            for variant, v in s["variants"].items():
+                first, last = date.fromisoformat(v["first_day"]), date.fromisoformat(v["last_day"])
+                remaining, needed = (by - last).days, float(t["value_low"]) * ((by - first).days + 1)
+                score = t.get(variant)
+                if score is None:
+                    continue
+                score["pace_by"] = by.isoformat()
+                score["pace_needed_low"] = round((needed - float(v["total"])) / remaining, 1) if remaining > 0 else None
+                scores[(s["measure"], s["dims_key"], t["target_id"], variant)] = score
+    rows = [{**r, **{k: scores[(r["measure"], r["dims_key"], r["target_id"], r["variant"])][k]
+                     for k in ("pace_by", "pace_needed_low")}} for r in ledger.rows]
+    return Result(rows, ledger.provenance, detail={**ledger.detail, "by": by.isoformat(), "ledger": series},
+                  message=ledger.message, person_level=ledger.person_level)
 
 
 async def service(request: Request) -> Service:

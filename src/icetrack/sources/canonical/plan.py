@@ -1,13 +1,18 @@
 """How the columns of one header (a sheet, a CSV, a parquet file) become one canonical person-level table.
 
 A :class:`Plan` maps each source column, through the crosswalk, to a canonical column, to ``extra`` (text,
-key = the header as printed; listed in ``report.unknown_columns``) or to nothing (a withheld direct
-identifier, whose cells are only counted). It converts source arrays batch by batch, and a :class:`Sink`
-accumulates what the :class:`~icetrack.domain.person_schema.ReaderReport` says about the table.
+key = the header as printed; listed in ``report.unknown_columns``) or to nothing: a withheld direct
+identifier the crosswalk knows (its cells are only counted), or a column that looks like a direct identifier
+by its name or, on its first batch with values, by the shape of its values (:mod:`.identifiers`; listed in
+``report.dropped_identifiers``, never loaded - the release refuses the file unless its policy drops them).
+It converts source arrays batch by batch, and a :class:`Sink` accumulates what the
+:class:`~icetrack.domain.person_schema.ReaderReport` says about the table.
 
 Identifiers are text, always: numeric cells, float/int columns, scientific notation (``1.23457E+18``) or
 19-digit values truncated to 15 significant digits are refused with a SourceError (one line: file,
-sheet/table, row, problem). Dates before 1900 are ICE's "no date" placeholder (01/01/0001) and read as missing.
+sheet/table, row, problem). ICE's "no date" placeholder (01/01/0001) reads as missing; any other event date
+outside ``EARLIEST_RECORD_DATE`` .. ``latest_plausible_date()`` (:mod:`icetrack.domain.plausible`) is read as
+missing too and becomes the file's ``report.date_refusal`` (raised unless the policy allows implausible values).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +29,22 @@ import pyarrow.compute as pc
 
 from icetrack.domain.edition import SourceError
 from icetrack.domain.person_schema import TABLES, ReaderReport
+from icetrack.domain.plausible import EARLIEST_RECORD_DATE, date_problem, latest_plausible_date
 from icetrack.sources.canonical.crosswalk import WITHHELD, Crosswalk
+from icetrack.sources.canonical.identifiers import header_rule, value_rule
 from icetrack.sources.canonical.values import TS, as_array, build_map, clean_text, first_true, parse_timestamps, to_text
 
-EARLIEST = datetime(1900, 1, 1)  # earlier dates are placeholders (ICE prints 01/01/0001 for "no date")
+PLACEHOLDER_END = datetime(1, 1, 2)  # ICE prints 01/01/0001 (any time that day) for "no date"
+EARLIEST = datetime.combine(EARLIEST_RECORD_DATE, time())
 
 
 @dataclass
 class PlanColumn:
     index: int  # position among the source arrays
     printed: str  # source header as printed (the key in extra / report)
-    kind: str  # "canonical" | "extra" | "withheld"
+    kind: str  # "canonical" | "extra" | "withheld" | "identifier" (looks like a direct identifier: dropped)
     target: str  # canonical column, or the extra key
+    shape_checked: bool = False  # extra: the shape of its values was examined (on its first batch with values)
 
 
 class Sink:
@@ -48,6 +57,7 @@ class Sink:
         self.columns: list[str] = []
         self.withheld_values: dict[str, int] = defaultdict(int)
         self.placeholder_dates: dict[str, int] = defaultdict(int)
+        self.implausible_dates: dict[str, int] = defaultdict(int)
         self.empty_rows = 0
         report.rows.setdefault(table, 0)
 
@@ -66,13 +76,29 @@ class Sink:
         if printed not in lst:
             lst.append(printed)
 
+    def identifier(self, printed: str, target: str, rule: str) -> None:
+        """A column that looks like a direct identifier: recorded by name and rule, out of every other list."""
+        self.report.dropped_identifiers.setdefault(printed, rule)
+        unknown = self.report.unknown_columns.get(self.table, [])
+        if printed in unknown:
+            unknown.remove(printed)
+            if not unknown:
+                del self.report.unknown_columns[self.table]
+        self.nonnull.pop(target, None)
+        if target in self.columns:
+            self.columns.remove(target)
+
     def finish(self) -> None:
         self.report.all_redacted_or_blank[self.table] = [c for c in self.columns if self.nonnull[c] == 0]
         if self.empty_rows:
             self.report.warnings.append(f"{self.table}: {self.empty_rows:,} empty row(s) skipped")
         for name, n in self.placeholder_dates.items():
-            self.report.warnings.append(f"{self.table}: {n:,} placeholder date(s) before {EARLIEST:%Y} (ICE's "
-                                        f"'01/01/0001' = no date) in '{name}' read as missing")
+            self.report.warnings.append(f"{self.table}: {n:,} placeholder date(s) 01/01/0001 (ICE's 'no date') "
+                                        f"in '{name}' read as missing")
+        for name, n in self.implausible_dates.items():
+            self.report.warnings.append(
+                f"{self.table}: {n:,} date(s) outside {EARLIEST_RECORD_DATE.isoformat()} .. "
+                f"{latest_plausible_date().isoformat()} in '{name}' read as missing (--allow-implausible)")
         for name, n in self.withheld_values.items():
             if n:
                 self.report.warnings.append(
@@ -94,7 +120,13 @@ def _plan_columns(table: str, printed: Sequence[str], lookup: Sequence[str], cro
         if entry is None or entry.canonical_column == "":
             if entry is None:
                 unknown_names.append(name)
-            cols.append(PlanColumn(i, name, "extra", name))
+            # another sheet of the file may have shown it by its values already
+            rule = sink.report.dropped_identifiers.get(name) or header_rule(key_name)
+            if rule:
+                cols.append(PlanColumn(i, name, "identifier", name))
+                sink.identifier(name, name, rule)
+            else:
+                cols.append(PlanColumn(i, name, "extra", name))
         elif entry.canonical_column == WITHHELD:
             cols.append(PlanColumn(i, name, "withheld", name))
         else:
@@ -119,6 +151,14 @@ def _plan_columns(table: str, printed: Sequence[str], lookup: Sequence[str], cro
     return cols, unknown_names
 
 
+def _present(arr: pa.Array, na_values: Sequence[str]) -> tuple[pa.Array, pa.Array | None]:
+    """(non-blank mask, redacted mask or None) of a column that is not loaded: its rows still count as records."""
+    if pa.types.is_string(arr.type):
+        clean, red = clean_text(arr, na_values, identifier=True)
+        return clean.is_valid(), red
+    return arr.is_valid(), None
+
+
 class Plan:
     """How the columns of one header become one canonical table (see the module doc)."""
 
@@ -135,9 +175,12 @@ class Plan:
             raise SourceError(path, f"required column(s) {', '.join(missing)} not found in the header of the "
                                     f"{table} table (unrecognised headers: {unk})", where=where)
         for c in self.cols:
+            if c.kind == "identifier":
+                continue
             if c.kind != "canonical":
                 sink.unknown(c.printed)
             sink.see(c.target)
+        self.latest = datetime.combine(latest_plausible_date() + timedelta(days=1), time())  # exclusive
 
     def error(self, problem: str, row: int | None = None) -> SourceError:
         return SourceError(self.path, problem, where=self.where, row=row)
@@ -195,16 +238,31 @@ class Plan:
             arr = as_array(arrays[c.index])
             if c.kind == "withheld":
                 valid, red = self._count_withheld(c, arr, na_values)
+            elif c.kind == "identifier":
+                valid, red = _present(arr, na_values)
             else:
                 value, red = self._column_value(c, arr, source_rows, na_values)
                 valid = value.is_valid()
                 if c.kind == "canonical":
                     out[c.target] = value
-                else:
+                elif not self._shows_identifiers(c, value):
                     extra.append((c.target, value))
             m = valid if red is None else pc.or_(valid, red)
             content = m if content is None else pc.or_(content, m)
         return out, extra, content
+
+    def _shows_identifiers(self, c: PlanColumn, value: pa.Array) -> bool:
+        """Whether an extra column's values look like direct identifiers, judged once, on its first batch with
+        values (earlier batches had none of its values to leak); it is then dropped from this batch on."""
+        if c.kind == "extra" and not c.shape_checked:
+            rule = self.sink.report.dropped_identifiers.get(c.printed)  # shown by another sheet's values
+            if rule is None and value.null_count < len(value):
+                c.shape_checked = True
+                rule = value_rule(c.printed, value)
+            if rule:
+                c.kind = "identifier"
+                self.sink.identifier(c.printed, c.target, rule)
+        return c.kind == "identifier"
 
     def _count_withheld(self, c: PlanColumn, arr: pa.Array, na_values: Sequence[str]):
         """(valid mask, redacted mask or None) of a direct-identifier column, whose values are only counted."""
@@ -217,20 +275,47 @@ class Plan:
         return arr.is_valid(), None
 
     def _column_value(self, c: PlanColumn, arr: pa.Array, source_rows: np.ndarray, na_values: Sequence[str]):
-        """(typed value array, redacted mask or None) of a canonical or extra column; placeholder dates
-        (before 1900) become null and are counted."""
+        """(typed value array, redacted mask or None) of a canonical or extra column; dates outside the
+        plausible range become null and are counted (see :meth:`_plausible_dates`)."""
         field_type = self.schema.field(c.target).type if c.kind == "canonical" else pa.string()
         value, red = self._typed(c, arr, field_type, source_rows, na_values)
         if pa.types.is_timestamp(field_type) and value.null_count < len(value):
-            # ICE's "no date" placeholder (01/01/0001) and other pre-1900 dates are missing values
-            early = pc.fill_null(pc.less(value, pa.scalar(EARLIEST, TS)), False)
-            k = int(pc.sum(early).as_py() or 0)
-            if k:
-                value = pc.if_else(early, pa.scalar(None, TS), value)
-                self.sink.placeholder_dates[c.printed] += k
+            value = self._plausible_dates(c, value, source_rows)
         if red is not None:
             self.sink.redacted(c.target, int(pc.sum(red).as_py() or 0))
         return value, red
+
+    def _plausible_dates(self, c: PlanColumn, value: pa.Array, source_rows: np.ndarray) -> pa.Array:
+        """ICE's "no date" placeholder (01/01/0001) reads as missing, counted. Any other date outside the
+        plausible range (9999-12-31 would become the release's inferred cut-off and keep every open stay
+        censored for millennia) reads as missing too, counted, and the first one becomes the file's refusal."""
+        placeholder = pc.fill_null(pc.less(value, pa.scalar(PLACEHOLDER_END, TS)), False)
+        outside = pc.fill_null(pc.or_(pc.less(value, pa.scalar(EARLIEST, TS)),
+                                      pc.greater_equal(value, pa.scalar(self.latest, TS))), False)
+        outside = pc.and_not(outside, placeholder)
+        n_placeholder = int(pc.sum(placeholder).as_py() or 0)
+        n_outside = int(pc.sum(outside).as_py() or 0)
+        if n_placeholder:
+            self.sink.placeholder_dates[c.printed] += n_placeholder
+        if n_outside:
+            self.sink.implausible_dates[c.printed] += n_outside
+            key = f"{self.table}.{c.target}"
+            report = self.sink.report
+            report.implausible_dates[key] = report.implausible_dates.get(key, 0) + n_outside
+            i = first_true(outside)
+            first = report.date_refusal
+            # the first offending row of the file (or sheet), whichever column it is in
+            if first is None or (first.where == self.where and int(source_rows[i]) < (first.row or 0)):
+                try:
+                    problem = date_problem(value[i].as_py().date(), "date", earliest=EARLIEST_RECORD_DATE)
+                except (ValueError, OverflowError):  # beyond Python's year 9999
+                    problem = f"date {value.slice(i, 1).cast(pa.string())[0]} is beyond the year 9999"
+                report.date_refusal = self.error(f"column '{c.printed}': {problem}; load it anyway with "
+                                                 "--allow-implausible (such dates are then read as missing)",
+                                                 int(source_rows[i]))
+        if n_placeholder or n_outside:
+            value = pc.if_else(pc.or_(placeholder, outside), pa.scalar(None, TS), value)
+        return value
 
     def _typed(self, c: PlanColumn, arr: pa.Array, ftype: pa.DataType, source_rows: np.ndarray, na_values):
         """(value array of ftype, redacted mask or None) for one source column."""

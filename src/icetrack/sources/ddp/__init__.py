@@ -29,6 +29,7 @@ from icetrack.sources.ddp.files import JOINED_SUFFIXES
 from icetrack.sources.ddp.joined import read_ddp_joined
 from icetrack.sources.ddp.processed import read_arrow_file, read_csv
 from icetrack.sources.ddp.raw_xlsx import read_xlsx
+from icetrack.sources.files import check_file
 
 
 def read_ddp(path: str | Path, table: str | None = None, release_id: str | None = None,
@@ -41,8 +42,7 @@ def read_ddp(path: str | Path, table: str | None = None, release_id: str | None 
     release). ``cutoff`` overrides the data cut-off (otherwise the title's end date, or None).
     """
     path = Path(path)
-    if not path.is_file():
-        raise SourceError(path, "no such file")
+    check_file(path)
     if table is not None and table not in TABLES:
         raise SourceError(path, f"unknown table '{table}' (expected one of {', '.join(TABLES)})")
     crosswalk = crosswalk or load_crosswalk()

@@ -15,6 +15,7 @@ import pyarrow as pa
 from icetrack.domain.edition import SourceError
 from icetrack.sources.canonical.release import is_gzip
 from icetrack.sources.ddp.files import one_line, unique_names
+from icetrack.sources.files import MAX_DECOMPRESSED_BYTES, bounded_lines
 
 # What a CSV stream raises when the file is not what it claims (caught and turned into one SourceError line).
 CSV_ERRORS = (pa.ArrowInvalid, pa.ArrowIOError, OSError, EOFError, zlib.error, UnicodeDecodeError)
@@ -24,7 +25,7 @@ def csv_header(path: Path) -> list[str]:
     opener = gzip.open if is_gzip(path) else open
     try:
         with opener(path, "rb") as fh:
-            first = fh.readline()
+            first = next(bounded_lines(fh, path), (1, b""))[1]  # one line, at most MAX_LINE_BYTES
     except (OSError, EOFError, zlib.error) as exc:
         raise SourceError(path, f"cannot read the file, truncated or corrupt: {one_line(exc)}") from None
     try:
@@ -35,7 +36,10 @@ def csv_header(path: Path) -> list[str]:
     return next(csv.reader([text]), [])
 
 
-def csv_stream(path: Path, header: list[str], block_size: int = 32 << 20):
+def csv_stream(path: Path, header: list[str], block_size: int = 32 << 20, limit: int = MAX_DECOMPRESSED_BYTES):
+    """Record batches of the whole file as text. A row must fit in ``block_size`` (pyarrow refuses a longer
+    one), and reading stops once the batches hold ``limit`` bytes (a gzip bomb). pyarrow reads the file itself
+    (its reader threads must not call back into Python: a Python file object crashes the interpreter at exit)."""
     import pyarrow.csv as pacsv
 
     read_names = unique_names(header)  # unique names for the reader; printed names kept apart
@@ -43,7 +47,18 @@ def csv_stream(path: Path, header: list[str], block_size: int = 32 << 20):
     copts = pacsv.ConvertOptions(column_types={n: pa.string() for n in read_names}, null_values=[],
                                  strings_can_be_null=False, quoted_strings_can_be_null=False)
     popts = pacsv.ParseOptions(newlines_in_values=True)
-    return pacsv.open_csv(path, read_options=ropts, convert_options=copts, parse_options=popts)
+    return _bounded(pacsv.open_csv(path, read_options=ropts, convert_options=copts, parse_options=popts), path,
+                    limit)
+
+
+def _bounded(reader, path: Path, limit: int):
+    """The reader's batches, refused once they hold more than ``limit`` bytes of data."""
+    held = 0
+    for batch in reader:
+        held += batch.nbytes
+        if held > limit:
+            raise SourceError(path, f"more than {limit:,} bytes of data; refused as a possible decompression bomb")
+        yield batch
 
 
 def csv_error(path: Path, exc: BaseException, done: int, where: str | None) -> SourceError:
@@ -65,10 +80,9 @@ def csv_error(path: Path, exc: BaseException, done: int, where: str | None) -> S
 def find_bad_utf8(path: Path) -> tuple[int, int] | None:
     """(byte offset in the decoded stream, 1-based line) of the first invalid UTF-8 sequence, or None."""
     opener = gzip.open if is_gzip(path) else open
-    offset, line = 0, 0
+    offset = 0
     with opener(path, "rb") as fh:
-        for raw in fh:
-            line += 1
+        for line, raw in bounded_lines(fh, path):
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as exc:

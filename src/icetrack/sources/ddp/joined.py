@@ -31,6 +31,11 @@ from icetrack.sources.ddp.files import (
     chunks,
     required_columns,
 )
+from icetrack.sources.files import MIB, check_file
+
+# The joined file is read whole (distinct rows need every line): UWCHR's Washington file is 473 KB; 256 MiB
+# (~130,000 rows of its 146 columns, ~550x) keeps the whole table well within memory.
+MAX_JOINED_BYTES = 256 * MIB
 
 
 def read_ddp_joined(path: str | Path, release_id: str | None = None, chunk_rows: int = 200_000, *,
@@ -45,8 +50,7 @@ def read_ddp_joined(path: str | Path, release_id: str | None = None, chunk_rows:
     ``report.unknown_columns['(join)']``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SourceError(path, "no such file")
+    check_file(path, max_bytes=MAX_JOINED_BYTES, what="joined DDP file (read whole)")
     crosswalk = crosswalk or load_crosswalk()
     header = csv_header(path)
     uid, groups, join_level = _split_header(path, header)
@@ -113,7 +117,7 @@ def _read_all(path: Path, header: list[str]) -> pa.Table | None:
     """The whole file as text (the join is small; distinct rows need every line), None when it has no rows."""
     parts, done = [], 0
     try:
-        for rb in csv_stream(path, header):
+        for rb in csv_stream(path, header, limit=MAX_JOINED_BYTES):
             parts.append(rb)
             done += rb.num_rows
     except CSV_ERRORS as exc:

@@ -10,6 +10,7 @@ turned into digits. A sheet without any tabular content (a footnotes tab) is ski
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from icetrack.sources.ddp.sheet_xml import (
     ZIP_ERRORS,
     SharedStrings,
     SheetPeek,
+    check_sheet,
     find_header,
     first_numeric_row,
     open_xlsx,
@@ -67,10 +69,20 @@ def read_xlsx(path: Path, table: str | None, release_id: str | None, chunk_rows:
         _check_peeked_identifiers(path, peek, plan)
 
     def batches() -> Iterator[tuple[str, pa.RecordBatch]]:
-        reader = _fastexcel_reader(path)
-        for peek, plan in zip(peeks, plans):
-            for batch in _sheet_batches(reader, path, peek, plan, release_id, edition.edition_id, chunk_rows):
-                yield table, batch
+        # Every sheet is checked (actual size, extent) before calamine loads it. The checks run in order in one
+        # thread, so the next sheet's check overlaps calamine's load of this one (which releases the GIL).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icetrack-xlsx-check") as pool:
+            checks = [pool.submit(check_sheet, path, p.member, p.name) for p in peeks]
+            try:
+                reader = _fastexcel_reader(path)
+                for peek, plan, check in zip(peeks, plans, checks):
+                    check.result()
+                    for batch in _sheet_batches(reader, path, peek, plan, release_id, edition.edition_id,
+                                                chunk_rows):
+                        yield table, batch
+            finally:
+                for check in checks:
+                    check.cancel()  # a check already running ends within its limits
         sink.finish()
 
     return PersonRelease(edition, release_id, cutoff, batches(), report)
@@ -80,7 +92,7 @@ def _peek_tables(path: Path, crosswalk: Crosswalk, report: ReaderReport) -> list
     """The sheets with a header row (peeked); sheets without a table are skipped with a warning."""
     zf, sheets, sst_member = open_xlsx(path)
     try:
-        sst = SharedStrings(zf, sst_member)
+        sst = SharedStrings(zf, sst_member, path)
         peeks = []
         for name, member in sheets:
             try:

@@ -76,9 +76,11 @@ Modules: :mod:`.workbook` (bounded xlsx access: zip-bomb limits, cached formula 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from icetrack.domain.edition import ParsedSource, SourceError, observations_table
+from icetrack.domain.plausible import DEFAULT_POLICY, EARLIEST_WORKBOOK_DATE, IngestPolicy, date_problem
 from icetrack.sources.ice_detention.edition import edition_info, find_as_of, fiscal_year_of
 from icetrack.sources.ice_detention.facilities import read_facilities
 from icetrack.sources.ice_detention.national import (
@@ -110,14 +112,16 @@ def looks_like_workbook(path: str | Path) -> bool:
         return False
 
 
-def parse_workbook(path: str | Path) -> ParsedSource:
+def parse_workbook(path: str | Path, policy: IngestPolicy = DEFAULT_POLICY) -> ParsedSource:
     """Parse one ICE detention-statistics workbook into its edition info and long-format observations."""
-    return parse_with(Path(path), FastexcelWorkbook)
+    return parse_with(Path(path), FastexcelWorkbook, policy)
 
 
-def parse_with(path: Path, open_workbook: Callable[[Path], Workbook]) -> ParsedSource:
+def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
+               policy: IngestPolicy = DEFAULT_POLICY) -> ParsedSource:
     """Parse one workbook through any cell source (fastexcel in :func:`parse_workbook`; the openpyxl speed
-    baseline in ``benchmarks/`` plugs in its own)."""
+    baseline in ``benchmarks/`` plugs in its own). Values and dates outside the plausible range are refused
+    unless ``policy`` allows them; the edition records what it let in."""
     sheet_xml_paths = check_container(path)
     workbook = open_workbook(path)
     detention_sheet = find_sheet(workbook.sheet_names, "detention")
@@ -143,7 +147,12 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook]) -> ParsedS
     fiscal_year = fiscal_year_of(path, book_ins, detention_sheet, warnings)
     edition = edition_info(path, fiscal_year, as_of)
     ctx = ParseContext(path=path, fiscal_year=fiscal_year, as_of=as_of, source_url=edition.original_url or "",
-                       warnings=warnings)
+                       warnings=warnings, policy=policy)
+    # An as-of date after today would make this edition "the latest" and let ICE's pre-filled zeros for the
+    # months to come in as reported figures.
+    problem = date_problem(as_of, "as-of date", earliest=EARLIEST_WORKBOOK_DATE)
+    if problem:
+        ctx.implausible("workbook", problem)
     if as_of < ctx.fy_start:
         warnings.append(f"as-of date {as_of} is before the start of FY{fiscal_year}")
 
@@ -161,6 +170,10 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook]) -> ParsedS
     for where, count in ctx.future_values.items():
         warnings.append(f"{where}: {count} non-zero values in months starting after the as-of date {as_of} "
                         "not emitted (this table was evidently pulled later than the Facilities sheet's date)")
+    if ctx.overrides:
+        shown = ctx.overrides[:10]
+        more = f"; and {len(ctx.overrides) - len(shown)} more" if len(ctx.overrides) > len(shown) else ""
+        edition = replace(edition, overrides=(f"allow_implausible: {'; '.join(shown)}{more}",))
     return ParsedSource(edition=edition, observations=observations_table(ctx.rows), warnings=warnings)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from icetrack.sources.ice_detention.labels import CRIMINALITY_BY_KEY, UNIT_DAYS, UNIT_PERSONS, text_key
-from icetrack.sources.ice_detention.observations import ParseContext
+from icetrack.sources.ice_detention.observations import ParseContext, cell_value
 from icetrack.sources.ice_detention.workbook import Grid
 
 _FOOTNOTE_MARKERS = ("[", "(*)", "*")
@@ -67,8 +67,8 @@ def read_facilities(ctx: ParseContext, grid: Grid) -> None:
             ctx.warnings.append(f"{where}: '{name}' is listed {listing} times (row {row + 1}); the repeat "
                                 f"carries dim listing={listing}")
         for col, (measure, extra_dims) in measure_cols:
-            value = grid.number(row, col)
+            unit = UNIT_DAYS if measure == "facility_alos" else UNIT_PERSONS
+            value = cell_value(ctx, grid, where, row, col, measure, unit, text_refused=False)
             if value is None:
                 continue
-            ctx.add_fytd(measure, {**facility, **extra_dims}, value,
-                         UNIT_DAYS if measure == "facility_alos" else UNIT_PERSONS)
+            ctx.add_fytd(measure, {**facility, **extra_dims}, value, unit)

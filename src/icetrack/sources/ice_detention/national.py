@@ -9,6 +9,7 @@ from icetrack.domain.edition import SourceError
 from icetrack.sources.ice_detention.labels import AGENCIES, UNIT_ADP, UNIT_DAYS, UNIT_PERSONS, agency_of, text_key
 from icetrack.sources.ice_detention.observations import (
     ParseContext,
+    cell_value,
     criminality_of,
     emit_series,
     release_reason_of,
@@ -36,7 +37,7 @@ def read_currently_detained(ctx: ParseContext, table: Table) -> None:
     for row in table.body:
         criminality = criminality_of(ctx, table, table.label(row))
         for col, agency in agency_columns:
-            value = table.grid.number(row, col)
+            value = cell_value(ctx, table.grid, table.where, row, col, "currently_detained", UNIT_PERSONS)
             if value is not None:
                 ctx.add_snapshot("currently_detained", {"criminality": criminality, "agency": agency}, value,
                                  UNIT_PERSONS)
@@ -50,7 +51,8 @@ def _read_disposition(ctx: ParseContext, table: Table) -> None:
     for row in table.body:
         disposition = table.label(row)
         for col, facility_type in table.columns:
-            value = table.grid.number(row, col)
+            value = cell_value(ctx, table.grid, table.where, row, col, "currently_detained_by_disposition",
+                               UNIT_PERSONS)
             if value is not None and disposition:
                 ctx.add_snapshot("currently_detained_by_disposition",
                                  {"disposition": disposition, "facility_type": facility_type}, value, UNIT_PERSONS)
@@ -72,7 +74,7 @@ def _read_book_ins_by_facility_type(ctx: ParseContext, table: Table) -> None:
     for row in table.body:
         facility_type = table.label(row)
         for col, criminality in columns:
-            value = table.grid.number(row, col)
+            value = cell_value(ctx, table.grid, table.where, row, col, "book_ins_by_facility_type", "book-ins")
             if value is not None and facility_type:
                 ctx.add_fytd("book_ins_by_facility_type", {"facility_type": facility_type, "criminality": criminality},
                              value, "book-ins")
@@ -116,7 +118,7 @@ def _read_book_outs_fy_totals(ctx: ParseContext, table: Table, headers: list[tup
             continue
         reason = release_reason_of(ctx, table, label)
         for col, criminality in columns:
-            value = table.grid.number(row, col)
+            value = cell_value(ctx, table.grid, table.where, row, col, "book_outs", "book-outs")
             if value is not None:
                 ctx.add_fytd("book_outs", {"release_reason": reason, "criminality": criminality}, value,
                              "book-outs", note=note)
@@ -137,7 +139,7 @@ def read_removals(ctx: ParseContext, table: Table) -> None:
     for row in table.body:
         if text_key(table.label(row)) == "total":
             for col in range(table.first_col + 1, table.end_col):
-                value = table.grid.number(row, col)
+                value = cell_value(ctx, table.grid, table.where, row, col, "removals_fytd", "removals")
                 if value is not None:
                     ctx.add_fytd("removals_fytd", {}, value, "removals")
                     return

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from calendar import monthrange
 from dataclasses import dataclass, field
@@ -13,8 +14,11 @@ from typing import Any
 
 from icetrack.domain import rules
 from icetrack.domain.edition import SourceError
+from icetrack.domain.catalogue import value_problem_for
+from icetrack.domain.plausible import DEFAULT_POLICY, IngestPolicy
 from icetrack.sources.ice_detention.labels import CRIMINALITY_BY_KEY, REASON_BY_KEY, norm_text, text_key
 from icetrack.sources.ice_detention.tables import Table
+from icetrack.sources.ice_detention.workbook import Grid, cell_ref
 
 
 @dataclass
@@ -26,6 +30,8 @@ class ParseContext:
     warnings: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
     future_values: dict[str, int] = field(default_factory=dict)  # table -> non-zero cells after as-of
+    policy: IngestPolicy = DEFAULT_POLICY
+    overrides: list[str] = field(default_factory=list)  # what --allow-implausible let in, one line each
 
     def __post_init__(self) -> None:
         self.fy_start = date(self.fiscal_year - 1, 10, 1)
@@ -36,10 +42,15 @@ class ParseContext:
             year = self.fiscal_year - 1 if month >= 10 else self.fiscal_year
             self.month_periods[month] = (date(year, month, 1), date(year, month, monthrange(year, month)[1]))
 
+    def implausible(self, where: str, problem: str) -> None:
+        """Refuse the file for a value or date no publication can hold, unless the policy lets it in (then the
+        edition records it)."""
+        if not self.policy.allow_implausible:
+            raise SourceError(self.path, f"{problem} (load it anyway with --allow-implausible)", where=where)
+        self.overrides.append(f"{where}: {problem}")  # said by the ingest and recorded on the edition
+
     def add(self, measure: str, grain: str, start: date, end: date, dims: dict[str, str], value: float,
             unit: str, note: str | None = None) -> None:
-        if value < 0:
-            self.warnings.append(f"negative value {value} for {measure} {dims} {start}")
         self.rows.append({"measure": measure, "period_start": start, "period_end": end, "grain": grain,
                           "dims": dims, "value": value, "unit": unit, "source_url": self.source_url,
                           "note": note})
@@ -68,16 +79,48 @@ class ParseContext:
         self.warnings.append(f"{table.where}: unrecognised {what} '{label}' kept as printed")
 
 
+# Cell texts ICE prints where it has no figure; anything else that is not a number is refused.
+NO_FIGURE_TEXTS = frozenset({"-", "--", "—", "–"})
+
+
+def cell_value(ctx: ParseContext, grid: Grid, where: str, row: int, col: int, measure: str, unit: str, *,
+               text_refused: bool = True) -> float | None:
+    """The figure in one cell: None for a blank, else a number within the plausible range of ``unit``.
+
+    A count cell holding text ('N/A'), an infinity (1E+400) or an impossible count (negative, above a billion)
+    is refused with the cell named: dropping it silently would turn a misprint into a missing figure. In the
+    facility list (``text_refused=False``) a note typed into a figure cell ('Scheduled', seen in ICE's FY2025
+    files) skips that one cell with a warning naming it instead of refusing the edition."""
+    value = grid.raw_number(row, col)
+    if value is None:
+        text = grid.text(row, col)
+        if not text or text in NO_FIGURE_TEXTS:
+            return None
+        problem = f"cell {cell_ref(row, col)} holds '{text[:40]}' where a number is expected"
+        if text_refused:
+            ctx.implausible(where, problem)
+        else:
+            ctx.warnings.append(f"{where}: {problem}; that cell is not read")
+        return None
+    problem = value_problem_for(measure, value, unit)
+    if problem is None:
+        return value
+    ctx.implausible(where, f"cell {cell_ref(row, col)}: {problem}")
+    return value if math.isfinite(value) else None
+
+
 def emit_series(ctx: ParseContext, table: Table, row: int, measure: str, unit: str, dims: dict[str, str], *,
                  fy_total_column: bool, note: str | None = None) -> None:
     """Emit the month columns of one row (and its FY-total column when that is not just a sum)."""
     for col, month, is_fy_total in table.period_columns:
-        value = table.grid.number(row, col)
+        if month is None and not (fy_total_column and is_fy_total):
+            continue  # a label or sum column: not a figure this row publishes
+        value = cell_value(ctx, table.grid, table.where, row, col, measure, unit)
         if value is None:
             continue
         if month is not None:
             ctx.add_month(measure, month, dims, value, unit, note=note, where=table.where)
-        elif fy_total_column and is_fy_total:
+        else:
             ctx.add_fytd(measure, dims, value, unit, note=note)
 
 

@@ -3,8 +3,11 @@ a time as a :class:`Grid` of cell texts and numbers.
 
 Safety limits on the zip container, checked from the central directory: at most 10,000 members, no member
 over 200 MB uncompressed, no member over 10 MB with a compression ratio above 200, at most 1 GB uncompressed
-in total. Formula cells must carry cached values: a re-saved copy whose formulas have none (openpyxl writes
-none) would otherwise read as blanks, so such a file is refused.
+in total. Then what fastexcel (calamine) will read is inflated here first, within :data:`LIMITS`: every part
+that is not a worksheet when the workbook is opened (a zip header may understate a part's size), and each
+worksheet, with its extent, before it is loaded (calamine allocates rows x columns cells for a sheet).
+Encrypted parts are refused. Formula cells must carry cached values: a re-saved copy whose formulas have none
+(openpyxl writes none) would otherwise read as blanks, so such a file is refused.
 """
 
 from __future__ import annotations
@@ -13,13 +16,28 @@ import math
 import re
 import zipfile
 import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Protocol
 from xml.etree import ElementTree
 
 import fastexcel
 
 from icetrack.domain.edition import SourceError
+from icetrack.sources.files import (
+    MAX_XLSX_PART_BYTES,
+    MIB,
+    OPENED_PARTS,
+    XlsxLimits,
+    calamine_member,
+    check_file,
+    check_members,
+    file_identity,
+    inflate_member,
+    member_candidates,
+    scan_sheet,
+    sheet_parts,
+    verify_parts,
+)
 from icetrack.sources.ice_detention.labels import norm_text, text_key
 
 MAX_ZIP_MEMBERS = 10_000
@@ -28,6 +46,21 @@ RATIO_CHECK_MIN_BYTES = 10 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError)  # corrupt, truncated, odd method
+# The whole file: the 30 real workbooks (FY19-FY26) are at most 1.5 MB; 64 MiB is 40 times that.
+MAX_WORKBOOK_BYTES = 64 * MIB
+# What fastexcel may load, measured on the same 30 workbooks: the sheets this reader loads span at most 236 rows
+# and 50 columns (10,600 cells, 0.3 MB of XML); the largest other parts are styles.xml (136 KB) and
+# sharedStrings.xml (82 KB). Peak memory at the cell limit is ~300 MB (calamine allocates 32 bytes a cell).
+LIMITS = XlsxLimits(
+    part_bytes=MAX_XLSX_PART_BYTES,  # 100x the largest real non-sheet part (styles.xml, 136 KB)
+    shared_strings_bytes=16 * MIB,  # 200x the largest real sharedStrings.xml (82 KB)
+    sheet_bytes=64 * MIB,  # 200x the largest sheet read (0.3 MB); 5x the 16,383-column segregation sheet (never read)
+    columns=1_000,  # 20x the widest sheet read (50 columns); the format allows 16,384
+    rows=1_048_576,  # the format's own maximum: the cell limit binds first
+    cells=5_000_000,  # 470x the largest sheet read (10,600 cells)
+)
+# The last workbook checked, by file identity: ({sheet name: member}, {part name: zip entry}).
+_SHEETS: dict[tuple, tuple[dict[str, str], dict[str, zipfile.ZipInfo]]] = {}
 
 # Sheet XML: a formula (<f>..</f> or a shared-formula <f .../>) followed directly by the end of its cell,
 # or by an empty <v/>: a formula cell without a cached value. Element names may carry a namespace prefix.
@@ -47,7 +80,9 @@ class Workbook(Protocol):
 
 
 def check_container(path: Path) -> dict[str, str]:
-    """Refuse non-zip, truncated and zip-bomb files; return {sheet name: sheet XML member name}."""
+    """Refuse what is not a readable xlsx within :data:`LIMITS` (checked before fastexcel opens it: non-zip,
+    truncated, encrypted, zip bombs, understated part sizes); return {sheet name: sheet XML member name}."""
+    check_file(path, max_bytes=MAX_WORKBOOK_BYTES, what="detention workbook")
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
@@ -55,16 +90,64 @@ def check_container(path: Path) -> dict[str, str]:
         raise SourceError(path, f"cannot read file: {exc.strerror or exc}") from exc
     if magic != b"PK\x03\x04":
         raise SourceError(path, "not an xlsx workbook: the file does not start with a zip signature")
+    key = file_identity(path)
+    if key in _SHEETS:
+        return dict(_SHEETS[key][0])
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             _check_zip_sizes(path, infos)
+            check_members(path, infos)
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
                 raise SourceError(path, "not an xlsx workbook: the zip has no xl/workbook.xml")
-            return _sheet_xml_paths(path, zf)
+            _verify_named(path, zf, OPENED_PARTS[:2])
+            sheets = _sheet_xml_paths(path, zf)
+            verify_parts(path, infos, LIMITS, sheet_parts(sheets.values(), names) | set(OPENED_PARTS[:2]))
     except _ZIP_ERRORS as exc:
         raise SourceError(path, f"not a readable xlsx (zip) file, truncated or corrupt: {one_line(exc)}") from exc
+    _SHEETS.clear()  # only the last workbook is kept: it is checked on parsing and again on opening
+    _SHEETS[key] = (dict(sheets), {i.filename: i for i in infos})
+    return sheets
+
+
+def _verify_named(path: Path, zf: zipfile.ZipFile, members: tuple[str, ...]) -> None:
+    """Inflate the parts read before the sheet list is known (workbook.xml and its relationships)."""
+    for member in members:
+        try:
+            info = zf.getinfo(member)
+        except KeyError:
+            continue
+        for _ in inflate_member(path, info, LIMITS.part_bytes):
+            pass
+
+
+def check_sheet(path: Path, member: str | None, sheet: str, *, keep: bool = False) -> bytes | None:
+    """Inflate a worksheet (under every name calamine could read it by) within :data:`LIMITS` - actual size
+    and extent - before fastexcel loads it; its XML when ``keep``."""
+    cached = _SHEETS.get(file_identity(path))
+    try:
+        if cached is None:
+            with zipfile.ZipFile(path) as zf:
+                infos = {i.filename: i for i in zf.infolist()}
+        else:
+            infos = cached[1]
+    except _ZIP_ERRORS as exc:
+        raise SourceError(path, f"sheet XML {member} is corrupt: {one_line(exc)}", where=sheet.strip()) from exc
+    candidates = member_candidates(member, infos) if member else []
+    if not candidates:
+        raise SourceError(path, f"sheet XML {member or '(none in workbook.xml)'} is missing from the workbook",
+                          where=sheet.strip())
+    xml = None
+    for name in candidates:  # calamine reads the one named like `member`, ignoring case
+        got = scan_sheet(path, infos[name], LIMITS, sheet.strip(), keep=keep and name.lower() == member.lower())
+        xml = got if got is not None else xml
+    return xml
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The workbook's sheet names, read from its (size-checked) workbook.xml without opening it in fastexcel."""
+    return list(check_container(path))
 
 
 def _check_zip_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
@@ -98,35 +181,27 @@ def _sheet_xml_paths(path: Path, zf: zipfile.ZipFile) -> dict[str, str]:
     result = {}
     for sheet in workbook.iter(f"{ns_main}sheet"):
         target = targets.get(sheet.get(f"{ns_rel}id"), "")
-        member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-        result[sheet.get("name", "")] = member
+        result[sheet.get("name", "")] = calamine_member(target)
     return result
 
 
 def check_cached_values(path: Path, sheet_xml_paths: dict[str, str], sheets: list[str]) -> None:
-    """Raise if a formula cell in one of the sheets we read has no cached value.
+    """Raise if a formula cell in one of the sheets we read has no cached value (the sheet's size and
+    extent are checked on the way: see :func:`check_sheet`).
 
     fastexcel reads cached values only; a formula without one would come back as a blank, i.e. a number
     silently lost. ICE's originals always carry cached values; files re-saved by tools that do not
     compute (openpyxl) do not.
     """
-    with zipfile.ZipFile(path) as zf:
-        for sheet in sheets:
-            member = sheet_xml_paths.get(sheet)
-            if member is None:
-                continue
-            try:
-                xml = zf.read(member)
-            except KeyError:
-                raise SourceError(path, f"sheet XML {member} is missing from the workbook",
-                                  where=sheet.strip()) from None
-            except _ZIP_ERRORS as exc:
-                raise SourceError(path, f"sheet XML {member} is corrupt: {one_line(exc)}",
-                                  where=sheet.strip()) from exc
-            cell = _first_uncached_formula(xml)
-            if cell:
-                raise SourceError(path, f"formula cell {cell} has no cached value (re-saved without "
-                                        "recalculation?); its number cannot be read", where=sheet.strip())
+    for sheet in sheets:
+        member = sheet_xml_paths.get(sheet)
+        if member is None:
+            continue
+        xml = check_sheet(path, member, sheet, keep=True) or b""
+        cell = _first_uncached_formula(xml)
+        if cell:
+            raise SourceError(path, f"formula cell {cell} has no cached value (re-saved without "
+                                    "recalculation?); its number cannot be read", where=sheet.strip())
 
 
 def _first_uncached_formula(xml: bytes) -> str | None:
@@ -175,6 +250,14 @@ class Grid:
             return None
         return float(value)
 
+    def raw_number(self, row: int, col: int) -> float | None:
+        """The cell's number as read, NaN and infinities included (None for a blank or a text cell): the
+        value checks tell an impossible number from a blank with it."""
+        if row >= self.n_rows or col >= self.n_cols:
+            return None
+        value = self._numbers[col][row]
+        return None if value is None else float(value)
+
     def row_is_blank(self, row: int, first_col: int, end_col: int) -> bool:
         return all(not self.text(row, c) for c in range(first_col, end_col))
 
@@ -203,6 +286,8 @@ class Grid:
 class FastexcelWorkbook:
     def __init__(self, path: Path):
         self.path = path
+        # fastexcel reads shared strings, styles and workbook.xml on opening: checked first, whoever calls this.
+        self._members = check_container(path)
         try:
             self._reader = fastexcel.read_excel(str(path))
             self.sheet_names = list(self._reader.sheet_names)
@@ -212,6 +297,7 @@ class FastexcelWorkbook:
     def grid(self, sheet: str) -> Grid:
         # Loaded twice (the second load reuses calamine's parsed sheet): as text for labels and as float
         # for values, so numbers keep full precision instead of passing through a string rendering.
+        check_sheet(self.path, self._members.get(sheet), sheet)
         try:
             texts = self._reader.load_sheet(sheet, header_row=None, dtypes="string", eager=True)
             numbers = self._reader.load_sheet(sheet, header_row=None, dtypes="float", eager=True)
@@ -220,6 +306,16 @@ class FastexcelWorkbook:
         return Grid(sheet,
                      [texts.column(i).to_pylist() for i in range(texts.num_columns)],
                      [numbers.column(i).to_pylist() for i in range(numbers.num_columns)])
+
+
+def cell_ref(row: int, col: int) -> str:
+    """Spreadsheet name of a 0-based cell, e.g. (11, 1) -> 'B12'."""
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
 
 
 def one_line(exc: BaseException) -> str:

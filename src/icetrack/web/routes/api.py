@@ -55,7 +55,9 @@ async def api_revisions(measure: str = MEASURE,
 
 @router.get("/targets", tags=["targets"], summary="Every daily series scored against every target")
 async def api_targets(by: date | None = BY, format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
-    return await svc.table("targets", {"by": by}, format)
+    # an answer for a given horizon is derived from the cached ledger in milliseconds: caching one per date would
+    # let a client push the costly entries out of the cache
+    return await svc.table("targets", {"by": by}, format, cache=by is None)
 
 
 @router.get("/daily/{measure}", tags=["targets"], summary="A national daily series with its targets")

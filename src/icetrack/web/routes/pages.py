@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from icetrack import __version__
 from icetrack.figures.outcomes import NO_PERSON_DATA
-from icetrack.figures.result import NotFound
+from icetrack.figures.result import NotFound, http_url, strict_json
 from icetrack.metrics.outcomes import BREAKDOWNS, PERIODS
 from icetrack.web.params import (ARRESTS_PER_DAY, BEDS, DAILY_MEASURE, DAYS, FISCAL_YEAR, SHIFT, STAY_DAYS, THRESHOLD,
                                  Agency, Breakdown, Origin, Period, Threshold, Verdict)
@@ -21,9 +21,11 @@ PAGES = [("/", "Overview"), ("/arrests", "Arrests vs targets"), ("/detention", "
          ("/outcomes", "Outcomes"), ("/claims", "Claims"), ("/capacity", "Capacity"), ("/sources", "Sources")]
 TARGET_TABLE_COLUMNS = ["target_label", "kind", "value_low", "value_high", "days_meeting_low", "shortfall_low",
                         "attainment_low", "pace_needed_low"]
-TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("icetrack.web", "templates"),
-                               autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
-                               lstrip_blocks=True)
+# Every template here is HTML (names end in .html.j2, which select_autoescape(["html"]) would not match).
+TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("icetrack.web", "templates"), autoescape=True,
+                               trim_blocks=True, lstrip_blocks=True)
+TEMPLATES.filters["link"] = lambda url: http_url(url) or ""  # a javascript: URL would run when clicked
+TEMPLATES.policies["json.dumps_function"] = strict_json  # |tojson writes standard JSON (no NaN)
 _vega_bundle: list[bytes] = []
 _vega_bundle_lock = threading.Lock()
 
