@@ -395,15 +395,19 @@ def _rewrite_member(source: Path, target: Path, member: str, rewrite) -> None:
 
 
 @needs_data
-def test_required_table_renamed(tmp_path):
+def test_required_table_renamed_is_reported_missing_and_the_rest_loads(tmp_path):
     renamed = tmp_path / "FY25_detentionStats12112024.xlsx"
     _rewrite_member(WORKBOOKS / renamed.name, renamed, "xl/sharedStrings.xml",
                     lambda xml: xml.replace(b"ICE Currently Detained by Criminality",
                                             b"ICE Currently Held by Criminality"))
-    with pytest.raises(SourceError) as err:
-        parse_workbook(renamed)
-    assert_one_line_error(err, renamed, "[Detention FY25 / ICE Currently Detained by Criminality and Arresting Agency]",
-                          "required table", "not found")
+    result = parse_workbook(renamed)
+    assert result.edition.missing_tables == ("ICE Currently Detained by Criminality and Arresting Agency",)
+    assert "table not found on sheet 'Detention FY25': ICE Currently Detained by Criminality and Arresting Agency" \
+        in result.warnings
+    measures = set(result.observations.column("measure").to_pylist())
+    assert "currently_detained" not in measures
+    rows = result.observations.to_pylist()
+    assert [r["value"] for r in rows if r["measure"] == "removals_fytd"] == [40658.0]
 
 
 @needs_data

@@ -23,6 +23,7 @@ import pytest
 from icetrack.sources.ice_detention.tables import REQUIRED_TABLES, locate_table
 from icetrack.sources.ice_detention.workbook import FastexcelWorkbook, cell_ref, check_container, find_sheet
 from icetrack.warehouse import open_warehouse
+from icetrack.warehouse.store import SCHEMA_VERSION
 
 from helpers import shared_data_dir
 
@@ -289,13 +290,15 @@ def test_schema_2_warehouse_is_upgraded_in_place(tmp_path):
     con = duckdb.connect(str(path))
     con.execute("ALTER TABLE editions DROP COLUMN overrides")
     con.execute("ALTER TABLE editions DROP COLUMN published_by")
+    con.execute("ALTER TABLE editions DROP COLUMN structure")
+    con.execute("ALTER TABLE editions DROP COLUMN data_source_date")
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     con.close()
     with pytest.raises(Exception, match="open it once read-write"):
         open_warehouse(path, read_only=True)
     with open_warehouse(path, load_reference=False) as wh:
-        assert wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
-        assert {"overrides", "published_by"} <= set(wh.editions().columns)
+        assert wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (SCHEMA_VERSION,)
+        assert {"overrides", "published_by", "structure"} <= set(wh.editions().columns)
 
 
 # -- editions from a web-archive download ----------------------------------------------------------------------

@@ -31,6 +31,8 @@ def editions(ctx: click.Context, as_json: bool) -> None:
     with warehouse(ctx, read_only=True) as wh:
         df = wh.editions()
     rows = json.loads(df.to_json(orient="records", date_format="iso"))  # pandas' ISO dates and number format
+    for r in rows:  # how a workbook edition was read: an object, not a JSON string inside JSON
+        r["structure"] = json.loads(r["structure"]) if r.get("structure") else None
 
     def render(_) -> None:
         console.print(table(("edition_id", "file_name", "published", "as of", "figures", "targets", "overrides"),
@@ -47,12 +49,15 @@ def editions(ctx: click.Context, as_json: bool) -> None:
 @click.command()
 @click.argument("measure")
 @click.option("--vintage", default="latest", show_default=True, help="latest, all, or an edition id.")
+@click.option("--dating", type=click.Choice(["table", "data-source"]), default="table", show_default=True,
+              help="Date snapshot and year-to-date figures as their table states (ICE's footnotes) or by the "
+                   "workbook's IIDS 'Data Source' line.")
 @DIMS
 @AGENCY
 @AS_JSON
 @AS_CSV
 @click.pass_context
-def series(ctx: click.Context, measure: str, vintage: str, dims: tuple[str, ...], agency: str | None,
+def series(ctx: click.Context, measure: str, vintage: str, dating: str, dims: tuple[str, ...], agency: str | None,
            as_json: bool, as_csv: bool) -> None:
     """Print one measure's observations with the edition each value comes from."""
     from icetrack.figures import series as figure
@@ -60,7 +65,7 @@ def series(ctx: click.Context, measure: str, vintage: str, dims: tuple[str, ...]
     filters = dims_filters(dims, agency)
     with warehouse(ctx, read_only=True) as wh:
         figure.check_measure(wh, measure)
-        rows = wh.series_arrow(measure, vintage=vintage, dims=filters).to_pylist()
+        rows = wh.series_arrow(measure, vintage=vintage, dims=filters, dating=dating.replace("-", "_")).to_pylist()
     for r in rows:
         r["dims"] = dict(r["dims"])
         for k in ("period_start", "period_end", "as_of", "published_on"):

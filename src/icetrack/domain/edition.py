@@ -88,6 +88,17 @@ class EditionInfo:
     # Public no later than this day (the first capture of these bytes by a web archive), when known: an upper
     # bound on the publication date for a file that does not state one.
     published_by: date | None = None
+    # How a workbook edition was read: the sheets used and those skipped (another fiscal year's re-post), the
+    # tables missing (not found or unreadable) and flagged (published twice: the first copy kept).
+    sheets_used: tuple[str, ...] = ()
+    sheets_skipped: tuple[str, ...] = ()
+    missing_tables: tuple[str, ...] = ()
+    flagged_tables: tuple[str, ...] = ()
+    # The dates the workbook states for its tables (its Footnotes sheet and table titles), by topic:
+    # {"book_ins": {"date": "2025-08-23", "kind": "through", "iids_run": "2025-08-25", "text": ...}, ...}; and
+    # the IIDS "Data Source" date of its Facilities sheet. Empty for other sources.
+    table_dates: tuple[tuple[str, Any], ...] = ()
+    data_source_date: date | None = None
 
     @property
     def edition_id(self) -> str:

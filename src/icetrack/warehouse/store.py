@@ -22,6 +22,7 @@ import pyarrow as pa
 from platformdirs import user_data_dir
 
 from icetrack.domain.edition import EditionInfo, ParsedSource, SourceError
+from icetrack.domain.json_text import strict_json
 from icetrack.warehouse.vintage import (
     Latest,
     Vintage,
@@ -30,12 +31,14 @@ from icetrack.warehouse.vintage import (
     parse_vintage,
 )
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+DATINGS = ("table", "data_source")  # how a snapshot or year-to-date figure is dated (see Warehouse.series_arrow)
 # How long opening a locked warehouse waits for the lock (ICETRACK_LOCK_WAIT overrides; 0 = fail at once).
 LOCK_WAIT_SECONDS = 10.0
 # Upgrades from an older schema, applied when a warehouse is opened read-write (each one transaction).
 _MIGRATIONS = {
     "2": ["ALTER TABLE editions ADD COLUMN overrides VARCHAR", "ALTER TABLE editions ADD COLUMN published_by DATE"],
+    "3": ["ALTER TABLE editions ADD COLUMN structure VARCHAR", "ALTER TABLE editions ADD COLUMN data_source_date DATE"],
 }
 
 # Why these keys: a figure is identified by what was counted (measure + dimensions), for which period,
@@ -62,7 +65,9 @@ CREATE TABLE IF NOT EXISTS editions (
     n_observations  BIGINT NOT NULL,
     n_targets       BIGINT NOT NULL,
     overrides       VARCHAR,            -- what --allow-implausible / --drop-identifiers let in; NULL for none
-    published_by    DATE                -- public no later than (first web-archive capture), when known
+    published_by    DATE,               -- public no later than (first web-archive capture), when known
+    structure       VARCHAR,            -- JSON: sheets used/skipped, tables missing/flagged, per-table dates
+    data_source_date DATE               -- a workbook's IIDS "Data Source" date (Facilities sheet), when stated
 );
 CREATE TABLE IF NOT EXISTS observations (
     edition_id    VARCHAR NOT NULL,
@@ -106,15 +111,23 @@ CREATE TABLE IF NOT EXISTS measure_definitions (
 """
 
 
+def edition_structure(ed: EditionInfo) -> str | None:
+    """How a workbook edition was read, as the JSON the ``structure`` column holds (None when nothing to say)."""
+    structure = {"sheets_used": list(ed.sheets_used), "sheets_skipped": list(ed.sheets_skipped),
+                 "missing_tables": list(ed.missing_tables), "flagged_tables": list(ed.flagged_tables),
+                 "table_dates": dict(ed.table_dates)}
+    return strict_json(structure) if any(structure.values()) else None
+
+
 def insert_editions(con: duckdb.DuckDBPyConnection, editions: list[tuple[EditionInfo, int, int]]) -> None:
     """Record editions (each with its number of observations and targets), ingested now; the caller holds
     the transaction. The one place an edition row is written."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     con.executemany(
-        "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO editions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [[ed.edition_id, ed.source, ed.publisher, ed.title, ed.original_url, ed.file_name, ed.sha256, ed.size_bytes,
           ed.published_on, ed.as_of, now, ed.parser_version, ed.synthetic, ed.completeness, ed.note, n_obs, n_tgt,
-          "\n".join(ed.overrides) or None, ed.published_by]
+          "\n".join(ed.overrides) or None, ed.published_by, edition_structure(ed), ed.data_source_date]
          for ed, n_obs, n_tgt in editions],
     )
 
@@ -367,12 +380,23 @@ class Warehouse:
         ).df()
 
     def series_arrow(self, measure: str, *, vintage: Vintage | str = Latest(), dims: dict[str, str] | None = None,
-                     grain: str | None = None) -> pa.Table:
+                     grain: str | None = None, dating: str = "table") -> pa.Table:
         """One measure as a long table. ``vintage``: a :data:`~icetrack.warehouse.vintage.Vintage`, or the text
-        'latest', 'all' or an edition id."""
+        'latest', 'all' or an edition id.
+
+        ``dating``: 'table' dates a snapshot or fiscal-year-to-date figure as its table states (an ICE workbook's
+        Footnotes sheet); 'data_source' by its edition's IIDS "Data Source" line instead, as some publishers
+        do (months are months either way; a figure whose edition states no such line keeps its date)."""
+        if dating not in DATINGS:
+            raise ValueError(f"dating '{dating}' is not one of {', '.join(DATINGS)}")
         con = self.ibis()
         t = observations(con, parse_vintage(vintage))
         t = t.filter(t.measure == measure)
+        if dating == "data_source":
+            moved = t.grain.isin(["snapshot", "fytd"]) & t.data_source_date.notnull()
+            t = t.mutate(period_end=ibis.ifelse(moved, t.data_source_date, t.period_end),
+                         period_start=ibis.ifelse(moved & (t.grain == "snapshot"), t.data_source_date,
+                                                  t.period_start))
         for k, v in (dims or {}).items():
             t = t.filter(t.dims.get(k) == v)
         if grain:

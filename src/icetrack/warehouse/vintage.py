@@ -19,7 +19,7 @@ from typing import Literal, Union
 
 import ibis
 
-EDITION_COLUMNS = ("as_of", "published_on", "published_by", "source", "synthetic")
+EDITION_COLUMNS = ("as_of", "published_on", "published_by", "data_source_date", "source", "synthetic")
 FIGURE_KEY = ("measure", "dims_key", "period_start", "period_end")
 
 

@@ -8,8 +8,18 @@ titles drift, so each table is located by its title text and read until the firs
 is fixed.
 
 Only two sheets are loaded: ``Detention ...`` (the national tables) and ``Facilities ...`` (one row per
-facility). The ``Monthly Segregation`` sheet, which reports 16,383 columns since June 2025, is never
-touched.
+facility), those of the edition's own fiscal year (:mod:`.sheets`: some editions re-post another year's
+sheet, e.g. ``Detention EOFY2020`` before ``Detention FY26``; such sheets are skipped with a warning and
+listed in the edition's ``sheets_skipped``). The ``Monthly Segregation`` sheet, which reports 16,383
+columns since June 2025, is never touched.
+
+No edition is refused for one table: a table that cannot be found or read is reported (a warning and the
+edition's ``missing_tables``) and the rest loads; only a Detention sheet with no readable table at all is
+refused. A table published twice (its title printed twice, or two copies stacked) keeps the first copy's
+values and is listed in ``flagged_tables``: the warehouse refuses an edition holding two values for one key.
+An edition whose only Detention sheet is an earlier year's (``Detention EOFY2020`` in an FY21 file) is read
+as that year's edition, because its figures are that year's; its snapshot tables are not emitted, as the
+day they describe is not the file's as-of date.
 
 Measures emitted (blank cells are skipped, never read as zero; months starting after the as-of date are
 not emitted, because ICE fills future months with 0):
@@ -69,34 +79,32 @@ counts for days after the as-of date fall in a month that starts after it and ar
 warnings report per table.
 
 Modules: :mod:`.workbook` (bounded xlsx access: zip-bomb limits, cached formula values, sheets as grids),
-:mod:`.tables` (finding a table by its title), :mod:`.national` and :mod:`.facilities` (the table readers),
+:mod:`.sheets` (which sheets are read), :mod:`.tables` (finding a table by its title), :mod:`.national` and :mod:`.facilities` (the table readers),
 :mod:`.observations` (periods and notes of the emitted rows), :mod:`.labels` (vocabularies).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from icetrack.domain.edition import ParsedSource, SourceError, observations_table
 from icetrack.domain.plausible import DEFAULT_POLICY, EARLIEST_WORKBOOK_DATE, IngestPolicy, date_problem
-from icetrack.sources.ice_detention.edition import edition_info, find_as_of, fiscal_year_of
+from icetrack.sources.ice_detention.edition import edition_info, find_as_of, fiscal_year_of, name_fiscal_year
 from icetrack.sources.ice_detention.facilities import read_facilities
-from icetrack.sources.ice_detention.national import (
-    OPTIONAL_TABLES,
-    read_book_ins,
-    read_currently_detained,
-    read_removals,
-)
+from icetrack.sources.ice_detention.footnotes import table_dates
+from icetrack.sources.ice_detention.national import DETENTION_TABLES, TableSpec
 from icetrack.sources.ice_detention.observations import ParseContext
-from icetrack.sources.ice_detention.tables import REQUIRED_TABLES, locate_table
+from icetrack.sources.ice_detention.sheets import SheetChoice, choose_detention, classify_sheet, finish_choice
+from icetrack.sources.ice_detention.tables import TITLE_BOOK_INS, Table, locate_tables
 from icetrack.sources.ice_detention.workbook import (
     FastexcelWorkbook,
+    Grid,
     Workbook,
     check_cached_values,
     check_container,
-    find_sheet,
 )
 
 
@@ -117,6 +125,15 @@ def parse_workbook(path: str | Path, policy: IngestPolicy = DEFAULT_POLICY) -> P
     return parse_with(Path(path), FastexcelWorkbook, policy)
 
 
+@dataclass
+class TableReport:
+    """What became of each known table: not found or unreadable (missing), published twice (flagged)."""
+
+    missing: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+    read: int = 0
+
+
 def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
                policy: IngestPolicy = DEFAULT_POLICY) -> ParsedSource:
     """Parse one workbook through any cell source (fastexcel in :func:`parse_workbook`; the openpyxl speed
@@ -124,30 +141,39 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
     unless ``policy`` allows them; the edition records what it let in."""
     sheet_xml_paths = check_container(path)
     workbook = open_workbook(path)
-    detention_sheet = find_sheet(workbook.sheet_names, "detention")
-    if detention_sheet is None:
+    sheets = [classify_sheet(name) for name in workbook.sheet_names]
+    chosen = choose_detention(sheets)
+    if chosen is None:
         raise SourceError(path, "required table 'ICE Currently Detained by Criminality and Arresting Agency' "
                                 "not found: the workbook has no 'Detention ...' sheet", where="workbook")
-    facilities_sheet = find_sheet(workbook.sheet_names, "facilities")
-    check_cached_values(path, sheet_xml_paths, [s for s in (detention_sheet, facilities_sheet) if s])
-
+    check_cached_values(path, sheet_xml_paths, [chosen.name])
+    detention = workbook.grid(chosen.name)
     warnings: list[str] = []
-    detention = workbook.grid(detention_sheet)
-    facilities = workbook.grid(facilities_sheet) if facilities_sheet else None
-    if facilities is None:
-        warnings.append("no 'Facilities ...' sheet: facility_adp and facility_alos not emitted")
-    as_of = find_as_of(path, workbook, [g for g in (facilities, detention) if g is not None])
-
-    required = {name: locate_table(detention, pattern) for name, pattern in REQUIRED_TABLES.items()}
-    for name, table in required.items():
-        if table is None:
-            raise SourceError(path, f"required table '{name}' not found (title renamed or missing)",
-                              where=f"{detention_sheet.strip()} / {name}")
-    book_ins = required["ICE Initial Book-Ins by Arresting Agency and Month"]
-    fiscal_year = fiscal_year_of(path, book_ins, detention_sheet, warnings)
-    edition = edition_info(path, fiscal_year, as_of)
+    book_ins = locate_tables(detention, TITLE_BOOK_INS)
+    fiscal_year = fiscal_year_of(path, book_ins[0] if book_ins else None, chosen.name, warnings)
+    if chosen.fiscal_year is not None and chosen.fiscal_year != fiscal_year:
+        warnings.append(f"sheet '{chosen.label}' is named FY{chosen.fiscal_year} but its book-ins table says "
+                        f"FY{fiscal_year}; read as FY{fiscal_year}")
+    choice = finish_choice(sheets, chosen, fiscal_year)
+    warnings.extend(reason for _, reason in choice.skipped)
+    facilities = None
+    if choice.facilities is not None:
+        check_cached_values(path, sheet_xml_paths, [choice.facilities.name])
+        facilities = workbook.grid(choice.facilities.name)
+    else:
+        warnings.append(f"no 'Facilities ...' sheet of FY{fiscal_year}: facility_adp and facility_alos not emitted")
+    data_source = find_as_of(path, workbook, [g for g in (facilities, detention) if g is not None])
+    stated = table_dates(workbook, fiscal_year)
+    dates = {topic: found.date for topic, found in stated.topics.items()}
+    # The edition is as of its detention tables (the Footnotes sheet's snapshot date), not of the Facilities
+    # sheet's "Data Source" line, which ICE often dates days earlier (or, in year-end files, weeks later).
+    as_of = dates.get("currently_detained") or max((dates[t] for t in CORE_TOPICS if t in dates),
+                                                     default=data_source)
+    dates["facilities"] = data_source
+    edition = replace(edition_info(path, fiscal_year, as_of), data_source_date=data_source,
+                      table_dates=tuple(sorted(_stated(stated).items())))
     ctx = ParseContext(path=path, fiscal_year=fiscal_year, as_of=as_of, source_url=edition.original_url or "",
-                       warnings=warnings, policy=policy)
+                       warnings=warnings, policy=policy, table_dates=dates)
     # An as-of date after today would make this edition "the latest" and let ICE's pre-filled zeros for the
     # months to come in as reported figures.
     problem = date_problem(as_of, "as-of date", earliest=EARLIEST_WORKBOOK_DATE)
@@ -156,25 +182,109 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
     if as_of < ctx.fy_start:
         warnings.append(f"as-of date {as_of} is before the start of FY{fiscal_year}")
 
-    read_currently_detained(ctx, required["ICE Currently Detained by Criminality and Arresting Agency"])
-    read_book_ins(ctx, book_ins)
-    read_removals(ctx, required["ICE Removals: FYxx"])
-    for name, pattern, read in OPTIONAL_TABLES:
-        table = locate_table(detention, pattern)
-        if table is None:
-            warnings.append(f"optional table not found on sheet '{detention_sheet.strip()}': {name}")
-        else:
-            read(ctx, table)
+    report = read_detention_tables(ctx, detention, stale_snapshot_reason(path, fiscal_year, as_of))
+    if report.read == 0:
+        raise SourceError(path, f"no readable table on sheet '{chosen.label}' (not found: "
+                                f"{'; '.join(report.missing)})", where=chosen.label)
     if facilities is not None:
-        read_facilities(ctx, facilities)
+        with ctx.dated("facilities"):
+            read_facilities(ctx, facilities)
     for where, count in ctx.future_values.items():
-        warnings.append(f"{where}: {count} non-zero values in months starting after the as-of date {as_of} "
-                        "not emitted (this table was evidently pulled later than the Facilities sheet's date)")
+        warnings.append(f"{where}: {count} non-zero values in months starting after the table's date "
+                        "not emitted (the table evidently holds days after the date its footnote states)")
+    return ParsedSource(edition=_recorded(edition, ctx, choice, report), observations=observations_table(ctx.rows),
+                        warnings=warnings)
+
+
+# The tables an edition is dated by: its national detention tables (not ATD, ICLOS or encounters, which ICE
+# often pulls on other days).
+CORE_TOPICS = ("currently_detained", "book_ins", "book_outs", "removals", "detention")
+
+
+def _stated(stated) -> dict[str, dict]:
+    """The per-topic dates as the edition records them (date, kind, IIDS run date, the footnote's words)."""
+    return {topic: {"date": found.date.isoformat(), "kind": found.kind,
+                    "iids_run": found.run_date.isoformat() if found.run_date else None, "text": found.text[:300]}
+            for topic, found in stated.topics.items()}
+
+
+def _recorded(edition, ctx: ParseContext, choice: SheetChoice, report: TableReport):
+    """The edition with how it was read: sheets used and skipped, tables missing and flagged, overrides."""
+    edition = replace(edition, sheets_used=choice.used,
+                      sheets_skipped=tuple(reason for _, reason in choice.skipped),
+                      missing_tables=tuple(report.missing), flagged_tables=tuple(report.flagged))
     if ctx.overrides:
         shown = ctx.overrides[:10]
         more = f"; and {len(ctx.overrides) - len(shown)} more" if len(ctx.overrides) > len(shown) else ""
         edition = replace(edition, overrides=(f"allow_implausible: {'; '.join(shown)}{more}",))
-    return ParsedSource(edition=edition, observations=observations_table(ctx.rows), warnings=warnings)
+    return edition
+
+
+def stale_snapshot_reason(path: Path, fiscal_year: int, as_of: date) -> str | None:
+    """Why the snapshot tables cannot be dated at the as-of date, or None when they can.
+
+    A Detention sheet of an earlier year than the file (``Detention EOFY2020`` alone in an FY21 file) holds
+    that year's figures: its monthly and year-to-date counts keep their own periods, but its "currently
+    detained" count is of some day near that year's end, not of the file's as-of date. A year-end edition
+    is pulled within weeks of 30 Sep (FY19 and FY24 on 7 Oct); an as-of date past the following 31 Dec
+    means the sheet was not pulled with the file's date either."""
+    name_fy = name_fiscal_year(path)
+    if name_fy is not None and name_fy > fiscal_year:
+        return f"the Detention sheet is FY{fiscal_year}'s in an FY{name_fy % 100:02d} file"
+    if as_of > date(fiscal_year, 12, 31):
+        return f"the as-of date {as_of} is more than a quarter after FY{fiscal_year} ended"
+    return None
+
+
+def read_detention_tables(ctx: ParseContext, grid: Grid, stale_snapshot: str | None) -> TableReport:
+    """Read every known table of the Detention sheet; report what is missing, unreadable or published twice.
+
+    A table published twice keeps its first copy; values of a key already emitted (by a repeat inside one
+    table's rows) are dropped, since the warehouse refuses an edition holding two values for one key."""
+    report = TableReport()
+    seen: set[tuple] = set()
+    for spec in DETENTION_TABLES:
+        found = locate_tables(grid, spec.pattern)
+        if not found:
+            report.missing.append(spec.name)
+            ctx.warnings.append(f"table not found on sheet '{grid.sheet.strip()}': {spec.name}")
+            continue
+        if spec.snapshot and stale_snapshot:
+            report.missing.append(spec.name)
+            ctx.warnings.append(f"{found[0].where}: not read: a snapshot of an earlier year ({stale_snapshot})")
+            continue
+        _read_one(ctx, spec, found, seen, report)
+    return report
+
+
+def _read_one(ctx: ParseContext, spec: TableSpec, found: list[Table], seen: set[tuple],
+              report: TableReport) -> None:
+    table, repeats = found[0], found[1:]
+    before = len(ctx.rows)
+    with ctx.dated(spec.topic):
+        problem = spec.read(ctx, table)
+    if problem is None and len(ctx.rows) == before:
+        problem = "no readable values (layout not recognised)"
+    if problem:
+        del ctx.rows[before:]  # a table read in part would pass for complete
+        report.missing.append(spec.name)
+        ctx.warnings.append(f"{table.where}: {problem}; table not read")
+        return
+    report.read += 1
+    kept, dropped = [], 0
+    for row in ctx.rows[before:]:
+        key = (row["measure"], row["grain"], row["period_start"], row["period_end"],
+               tuple(sorted(row["dims"].items())))
+        if key in seen:
+            dropped += 1
+        else:
+            seen.add(key)
+            kept.append(row)
+    ctx.rows[before:] = kept
+    if repeats or dropped:
+        where = ", ".join(f"row {t.title_row + 1}" for t in repeats) or f"{dropped} repeated values"
+        report.flagged.append(f"{spec.name} (published twice: {where})")
+        ctx.warnings.append(f"{table.where}: published twice ({where}); the first copy is kept")
 
 
 __all__ = ["looks_like_workbook", "parse_workbook", "parse_with"]

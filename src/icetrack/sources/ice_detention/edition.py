@@ -61,10 +61,17 @@ def _as_of_in(texts) -> date | None:
     return None
 
 
-def fiscal_year_of(path: Path, book_ins: Table, sheet: str, warnings: list[str]) -> int:
-    from_name = _NAME_FY.match(original_file_name(path.name))
-    name_fy = 2000 + int(from_name.group(1)) if from_name else None
-    for text in (book_ins.title, sheet):
+def name_fiscal_year(path: Path) -> int | None:
+    """The fiscal year in ICE's file name (``FY26_...``), None when it has none."""
+    match = _NAME_FY.match(original_file_name(path.name))
+    return 2000 + int(match.group(1)) if match else None
+
+
+def fiscal_year_of(path: Path, book_ins: Table | None, sheet: str, warnings: list[str]) -> int:
+    """The edition's fiscal year: the book-ins title's FYxx, else the Detention sheet name's, else the file
+    name's. A file whose name and content disagree follows its content (its figures are that year's)."""
+    name_fy = name_fiscal_year(path)
+    for text in ([book_ins.title] if book_ins is not None else []) + [sheet]:
         match = _TEXT_FY.search(text)
         if match:
             fy = int(match.group(1))
@@ -76,7 +83,7 @@ def fiscal_year_of(path: Path, book_ins: Table, sheet: str, warnings: list[str])
     if name_fy:
         return name_fy
     raise SourceError(path, "cannot tell the fiscal year (no FYxx in the book-ins title, sheet name or file name)",
-                      where=book_ins.where)
+                      where=sheet.strip())
 
 
 def original_file_name(name: str) -> str:

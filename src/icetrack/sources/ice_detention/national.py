@@ -1,11 +1,15 @@
-"""Readers of the national tables on the ``Detention ...`` sheet (one function per table layout)."""
+"""Readers of the national tables on the ``Detention ...`` sheet (one function per table layout).
+
+A reader returns None, or a one-line problem when the table's layout is not recognised: the caller then
+drops what that table emitted and reports it missing, and the rest of the edition still loads.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
-from icetrack.domain.edition import SourceError
 from icetrack.sources.ice_detention.labels import AGENCIES, UNIT_ADP, UNIT_DAYS, UNIT_PERSONS, agency_of, text_key
 from icetrack.sources.ice_detention.observations import (
     ParseContext,
@@ -13,22 +17,24 @@ from icetrack.sources.ice_detention.observations import (
     criminality_of,
     emit_series,
     release_reason_of,
-    require_values,
 )
 from icetrack.sources.ice_detention.tables import (
     TITLE_ADP,
     TITLE_ADP_BY_FACILITY,
     TITLE_ALOS,
     TITLE_ALOS_BY_FACILITY,
+    TITLE_BOOK_INS,
     TITLE_BOOK_INS_BY_FACILITY,
     TITLE_BOOK_OUTS,
     TITLE_BOOK_OUTS_BY_FACILITY,
+    TITLE_CURRENTLY_DETAINED,
     TITLE_DISPOSITION,
+    TITLE_REMOVALS,
     Table,
 )
 
 
-def read_currently_detained(ctx: ParseContext, table: Table) -> None:
+def read_currently_detained(ctx: ParseContext, table: Table) -> str | None:
     before = len(ctx.rows)
     agency_columns = [(c, agency_of(h)) for c, h in table.columns if not text_key(h).startswith("percent")]
     for _, agency in agency_columns:
@@ -41,10 +47,10 @@ def read_currently_detained(ctx: ParseContext, table: Table) -> None:
             if value is not None:
                 ctx.add_snapshot("currently_detained", {"criminality": criminality, "agency": agency}, value,
                                  UNIT_PERSONS)
-    require_values(ctx, table, before)
     if not any(r["measure"] == "currently_detained" and r["dims"] == {"criminality": "Total", "agency": "Total"}
                for r in ctx.rows[before:]):
-        raise SourceError(ctx.path, "no Total/Total cell in the currently-detained table", where=table.where)
+        return "no Total/Total cell in the currently-detained table"
+    return None
 
 
 def _read_disposition(ctx: ParseContext, table: Table) -> None:
@@ -59,13 +65,11 @@ def _read_disposition(ctx: ParseContext, table: Table) -> None:
 
 
 def read_book_ins(ctx: ParseContext, table: Table) -> None:
-    before = len(ctx.rows)
     for row in table.body:
         agency = agency_of(table.label(row))
         if agency not in AGENCIES:
             ctx.warn_unknown(table, "agency", agency)
         emit_series(ctx, table, row, "book_ins", "book-ins", {"agency": agency}, fy_total_column=False)
-    require_values(ctx, table, before)
 
 
 def _read_book_ins_by_facility_type(ctx: ParseContext, table: Table) -> None:
@@ -133,7 +137,7 @@ def _read_book_outs_by_facility_type(ctx: ParseContext, table: Table) -> None:
                          fy_total_column=True)
 
 
-def read_removals(ctx: ParseContext, table: Table) -> None:
+def read_removals(ctx: ParseContext, table: Table) -> str | None:
     # "ICE Removals: FY2025" | "Removals" .. "Total" header | "Total" row with one number to its right.
     # Sub-rows such as "Removals with a FAMU Identifier" are a different measure and not emitted.
     for row in table.body:
@@ -142,8 +146,8 @@ def read_removals(ctx: ParseContext, table: Table) -> None:
                 value = cell_value(ctx, table.grid, table.where, row, col, "removals_fytd", "removals")
                 if value is not None:
                     ctx.add_fytd("removals_fytd", {}, value, "removals")
-                    return
-    raise SourceError(ctx.path, "no 'Total' value in the removals table", where=table.where)
+                    return None
+    return "no 'Total' value in the removals table"
 
 
 _AGENCY_GROUP = re.compile(r"^(?:(ice|cbp) )?average$")
@@ -174,19 +178,37 @@ def _read_facility_type_averages(ctx: ParseContext, table: Table, measure: str, 
             emit_series(ctx, table, row, measure, unit, {"facility_type": facility_type}, fy_total_column=True)
 
 
-# Optional national tables: (name used in warnings, title pattern, reader). Absent ones become warnings.
-OPTIONAL_TABLES: list[tuple[str, re.Pattern[str], Callable[[ParseContext, Table], None]]] = [
-    ("ICE Currently Detained by Processing Disposition", TITLE_DISPOSITION, _read_disposition),
-    ("ICE Initial Book-Ins by Facility Type and Criminality", TITLE_BOOK_INS_BY_FACILITY,
-     _read_book_ins_by_facility_type),
-    ("ICE Final Book Outs by Release Reason, Month and Criminality", TITLE_BOOK_OUTS, _read_book_outs),
-    ("ICE Final Book Outs by Facility Type", TITLE_BOOK_OUTS_BY_FACILITY, _read_book_outs_by_facility_type),
-    ("ICE Average Daily Population by Arresting Agency, Month and Criminality", TITLE_ADP,
-     lambda ctx, table: _read_agency_criminality_averages(ctx, table, "adp", UNIT_ADP)),
-    ("ICE Average Length of Stay by Arresting Agency, Month and Criminality", TITLE_ALOS,
-     lambda ctx, table: _read_agency_criminality_averages(ctx, table, "alos", UNIT_DAYS)),
-    ("ICE Average Daily Population by Facility Type and Month", TITLE_ADP_BY_FACILITY,
-     lambda ctx, table: _read_facility_type_averages(ctx, table, "adp_by_facility_type", UNIT_ADP)),
-    ("ICE Average Length of Stay by Facility Type and Month", TITLE_ALOS_BY_FACILITY,
-     lambda ctx, table: _read_facility_type_averages(ctx, table, "alos_by_facility_type", UNIT_DAYS)),
+class TableSpec(NamedTuple):
+    name: str  # as printed in ICE's FY25 workbooks, used in warnings and missing_tables
+    pattern: re.Pattern[str]
+    read: Callable[[ParseContext, Table], str | None]
+    snapshot: bool = False  # dated at the as-of date: meaningless for an earlier year's re-posted sheet
+    topic: str | None = None  # its date in the Footnotes sheet (footnotes.TOPICS); None: the edition's date
+
+
+# Every national table, in reading order. The first three were once required (a file without them was
+# refused); now a table that is absent or unreadable is reported and the rest of the edition loads.
+DETENTION_TABLES: list[TableSpec] = [
+    TableSpec("ICE Currently Detained by Criminality and Arresting Agency", TITLE_CURRENTLY_DETAINED,
+              read_currently_detained, snapshot=True, topic="currently_detained"),
+    TableSpec("ICE Initial Book-Ins by Arresting Agency and Month", TITLE_BOOK_INS, read_book_ins, topic="book_ins"),
+    TableSpec("ICE Removals: FYxx", TITLE_REMOVALS, read_removals, topic="removals"),
+    TableSpec("ICE Currently Detained by Processing Disposition", TITLE_DISPOSITION, _read_disposition,
+              snapshot=True, topic="national_docket"),
+    TableSpec("ICE Initial Book-Ins by Facility Type and Criminality", TITLE_BOOK_INS_BY_FACILITY,
+              _read_book_ins_by_facility_type, topic="book_ins"),
+    TableSpec("ICE Final Book Outs by Release Reason, Month and Criminality", TITLE_BOOK_OUTS, _read_book_outs,
+              topic="book_outs"),
+    TableSpec("ICE Final Book Outs by Facility Type", TITLE_BOOK_OUTS_BY_FACILITY,
+              _read_book_outs_by_facility_type, topic="book_outs"),
+    TableSpec("ICE Average Daily Population by Arresting Agency, Month and Criminality", TITLE_ADP,
+              lambda ctx, table: _read_agency_criminality_averages(ctx, table, "adp", UNIT_ADP), topic="detention"),
+    TableSpec("ICE Average Length of Stay by Arresting Agency, Month and Criminality", TITLE_ALOS,
+              lambda ctx, table: _read_agency_criminality_averages(ctx, table, "alos", UNIT_DAYS), topic="detention"),
+    TableSpec("ICE Average Daily Population by Facility Type and Month", TITLE_ADP_BY_FACILITY,
+              lambda ctx, table: _read_facility_type_averages(ctx, table, "adp_by_facility_type", UNIT_ADP),
+              topic="detention"),
+    TableSpec("ICE Average Length of Stay by Facility Type and Month", TITLE_ALOS_BY_FACILITY,
+              lambda ctx, table: _read_facility_type_averages(ctx, table, "alos_by_facility_type", UNIT_DAYS),
+              topic="detention"),
 ]

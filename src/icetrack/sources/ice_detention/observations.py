@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 from calendar import monthrange
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,15 +33,30 @@ class ParseContext:
     future_values: dict[str, int] = field(default_factory=dict)  # table -> non-zero cells after as-of
     policy: IngestPolicy = DEFAULT_POLICY
     overrides: list[str] = field(default_factory=list)  # what --allow-implausible let in, one line each
+    # The date each table topic states (footnotes.TOPICS -> date); a table without one keeps ``as_of``.
+    table_dates: dict[str, date] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.fy_start = date(self.fiscal_year - 1, 10, 1)
-        # Year-end editions are pulled after 30 Sep, but their figures still end with the fiscal year.
-        self.fytd_end = min(self.as_of, date(self.fiscal_year, 9, 30))
+        self.edition_as_of = self.as_of
         self.month_periods = {}
         for month in range(1, 13):
             year = self.fiscal_year - 1 if month >= 10 else self.fiscal_year
             self.month_periods[month] = (date(year, month, 1), date(year, month, monthrange(year, month)[1]))
+
+    @property
+    def fytd_end(self) -> date:
+        # Year-end editions are pulled after 30 Sep, but their figures still end with the fiscal year.
+        return min(self.as_of, date(self.fiscal_year, 9, 30))
+
+    @contextmanager
+    def dated(self, topic: str | None):
+        """Read one table as of the date the workbook states for it (its footnote), else the edition's date."""
+        self.as_of = self.table_dates.get(topic, self.edition_as_of) if topic else self.edition_as_of
+        try:
+            yield self
+        finally:
+            self.as_of = self.edition_as_of
 
     def implausible(self, where: str, problem: str) -> None:
         """Refuse the file for a value or date no publication can hold, unless the policy lets it in (then the

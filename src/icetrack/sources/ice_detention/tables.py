@@ -1,6 +1,8 @@
 """Finding a table on a sheet by its title: no cell address is fixed, because tables move between rows from
 edition to edition and their titles drift. A table spans from its title to the next title on the same row
-and down to the first blank row.
+(or a blank column, for a table whose neighbour's title sits on another row) and down to the first blank
+row or the next known title. A title printed twice on one sheet is a table published twice: every copy is
+located, and the reader keeps the first.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from weakref import WeakKeyDictionary
 
 from icetrack.sources.ice_detention.labels import is_fy_total, month_of
 from icetrack.sources.ice_detention.workbook import Grid
@@ -28,6 +31,10 @@ TITLE_ADP = re.compile(r"^ice average daily population by arresting agency\b")
 TITLE_ALOS = re.compile(r"^ice average length of stay by arresting agency\b")
 TITLE_ADP_BY_FACILITY = re.compile(r"^ice average daily population by (?:facility type and )?month\b")
 TITLE_ALOS_BY_FACILITY = re.compile(r"^ice average length of stay by (?:facility type and )?month\b")
+
+ALL_TITLES = (TITLE_CURRENTLY_DETAINED, TITLE_DISPOSITION, TITLE_BOOK_INS, TITLE_BOOK_INS_BY_FACILITY,
+              TITLE_BOOK_OUTS, TITLE_BOOK_OUTS_BY_FACILITY, TITLE_REMOVALS, TITLE_ADP, TITLE_ALOS,
+              TITLE_ADP_BY_FACILITY, TITLE_ALOS_BY_FACILITY)
 
 REQUIRED_TABLES = {
     "ICE Currently Detained by Criminality and Arresting Agency": TITLE_CURRENTLY_DETAINED,
@@ -68,18 +75,64 @@ class Table:
         return [(c, month_of(h), is_fy_total(h)) for c, h in self.columns]
 
 
+# Title-like cells of each sheet (row, col, key), computed once per grid: every table is located on them.
+_TITLE_CELLS: WeakKeyDictionary[Grid, list[tuple[int, int, str]]] = WeakKeyDictionary()
+
+
+def _title_cells(grid: Grid) -> list[tuple[int, int, str]]:
+    cells = _TITLE_CELLS.get(grid)
+    if cells is None:
+        # Titles are long text cells starting with a letter; skipping the rest keeps the scan cheap.
+        cells = [(r, c, grid.key(r, c)) for r in range(grid.n_rows) for c in range(grid.n_cols)
+                 if len(text := grid.text(r, c)) >= 12 and text[:1].isalpha()]
+        _TITLE_CELLS[grid] = cells
+    return cells
+
+
 def locate_table(grid: Grid, pattern: re.Pattern[str]) -> Table | None:
-    """Find a table by its title; it spans to the next title on the same row and down to a blank row."""
+    """The first table whose title matches (None when there is none)."""
     found = grid.find(pattern)
-    if found is None:
-        return None
-    row, col = found
+    return None if found is None else _table_at(grid, *found)
+
+
+def locate_tables(grid: Grid, pattern: re.Pattern[str]) -> list[Table]:
+    """Every table whose title matches, in reading order (row by row): more than one is a table published
+    twice."""
+    return [_table_at(grid, row, col) for row, col, key in _title_cells(grid) if pattern.search(key)]
+
+
+def _is_title(grid: Grid, row: int, col: int) -> bool:
+    key = grid.key(row, col)
+    return len(key) >= 12 and any(p.search(key) for p in ALL_TITLES)
+
+
+def _table_at(grid: Grid, row: int, col: int) -> Table:
     end_col = next((c for c in range(col + 1, grid.n_cols) if grid.text(row, c)), grid.n_cols)
-    header_row = next((r for r in range(row + 1, grid.n_rows) if not grid.row_is_blank(r, col, end_col)), None)
+    header_row, body = _rows_of(grid, row, col, end_col)
+    # A neighbour whose title sits on another row is not cut off by the title row: end the span at the
+    # first blank column after the table's first figures (a blank right after the label column may be a
+    # merged label cell).
+    rows = ([header_row] if header_row is not None else []) + body
+    seen_data = False
+    for c in range(col + 1, end_col):
+        if any(grid.text(r, c) for r in rows):
+            seen_data = True
+        elif seen_data:
+            end_col = c
+            header_row, body = _rows_of(grid, row, col, end_col)
+            break
+    return Table(grid, grid.text(row, col), row, col, end_col, header_row, body)
+
+
+def _rows_of(grid: Grid, title_row: int, col: int, end_col: int) -> tuple[int | None, list[int]]:
+    """Header row and body rows below a title: down to a blank row or the next known title (two tables
+    stacked without a blank row between them stay two tables)."""
+    header_row = next((r for r in range(title_row + 1, grid.n_rows) if not grid.row_is_blank(r, col, end_col)),
+                      None)
     body = []
     if header_row is not None:
         for r in range(header_row + 1, grid.n_rows):
-            if grid.row_is_blank(r, col, end_col):
+            if grid.row_is_blank(r, col, end_col) or _is_title(grid, r, col):
                 break
             body.append(r)
-    return Table(grid, grid.text(row, col), row, col, end_col, header_row, body)
+    return header_row, body

@@ -39,6 +39,7 @@ from icetrack.sources.files import (
     verify_parts,
 )
 from icetrack.sources.ice_detention.labels import norm_text, text_key
+from icetrack.sources.ice_detention.sheets import classify_sheet
 
 MAX_ZIP_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 200 * 1024 * 1024
@@ -216,10 +217,15 @@ def _first_uncached_formula(xml: bytes) -> str | None:
 
 
 def find_sheet(sheet_names: list[str], prefix: str) -> str | None:
-    for name in sheet_names:
-        if text_key(name).startswith(prefix):
-            return name
-    return None
+    """The sheet whose name starts with ``prefix``: of several, the first of the latest fiscal year named.
+    Some editions re-post another year's sheet (``Detention EOFY2020`` before ``Detention FY26``), so the
+    first match is not necessarily the edition's own (:mod:`.sheets` gives the full rules)."""
+    matches = [classify_sheet(name) for name in sheet_names if text_key(name).startswith(prefix)]
+    dated = [s for s in matches if s.fiscal_year is not None]
+    if dated:
+        latest = max(s.fiscal_year for s in dated)
+        return next(s.name for s in dated if s.fiscal_year == latest)
+    return matches[0].name if matches else None
 
 
 class Grid:
