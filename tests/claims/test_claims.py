@@ -71,14 +71,16 @@ def test_over_8000_compares_posts_and_book_ins_and_states_the_definitions(bundle
     assert v["verdict"] == "not checkable"
     assert "figures for 2025-01-20..2025-01-22, 2025-02-01..2025-02-04" in v["settled_by"][0]
     assert "7,314" in v["explanation"] and "7,032" in v["explanation"]
-    # On Feb 7 the newest workbook (published Feb 3, data as of Jan 21) had January only through the 21st
-    # (6,552 ICE book-ins): two of those days fall in the window, the rest of it was not yet published.
+    # On Feb 7 the newest workbook (published Feb 3; its Data Source line says Jan 21, its tables run through
+    # Jan 25-26) had January's 6,552 ICE book-ins: seven of those days fall in the window, the rest of it was
+    # not yet published. (Prorated by the edition's as-of date, the Jan 26 snapshot; the book-ins footnote
+    # says through the 25th.)
     then = v["at_publication"]
     assert then["known_by"] == "2025-02-07" and then["verdict"] == "not checkable"
     posts_then, book_ins_then = then["readings"]
     assert posts_then["value"] is None  # the bundled posts carry no publication date
     assert book_ins_then["editions"] == ["ice_detention_workbook:e694221b317a071e"]
-    assert book_ins_then["value"] == pytest.approx(6552 * 2 / 21) and book_ins_then["kind"] == "lower_bound"
+    assert book_ins_then["value"] == pytest.approx(6552 * 7 / 26) and book_ins_then["kind"] == "lower_bound"
 
 
 def test_weekend_about_300_rests_on_the_post_date(bundled_verdicts):
@@ -398,12 +400,13 @@ def test_a_counting_rule_measures_only_the_years_it_was_in_force(icetrack, tmp_p
     claims.write_text(_claims_yaml(
         _entry("fy24", "removals.ice@1", "total", "2023-10-01", "2024-09-30", "{op: approximately, value: 271000, "
                "tolerance: '1%'}"),
-        _entry("fy25-old-rule", "removals.ice@1", "total", "2024-10-01", "2025-09-02", "{op: at_least, value: 1}"),
-        _entry("fy25", "removals.ice@2", "total", "2024-10-01", "2025-09-02", "{op: at_least, value: 300000}")))
+        _entry("fy25-old-rule", "removals.ice@1", "total", "2024-10-01", "2025-09-06", "{op: at_least, value: 1}"),
+        _entry("fy25", "removals.ice@2", "total", "2024-10-01", "2025-09-06", "{op: at_least, value: 300000}")))
     v = {x["id"]: x for x in icetrack.json("check", str(claims))}
     assert v["fy24"]["verdict"] == "supported" and v["fy24"]["evidence"][0]["value"] == 271484
     assert v["fy25-old-rule"]["verdict"] == "not checkable"
     assert "count by removals.ice@1 only from the start to 2024-09-30" in v["fy25-old-rule"]["evidence"][0]["reason"]
     fy25 = v["fy25"]["evidence"][0]
-    # the FY2025 workbook of 2025-09-02 reports 302,192 removals since Oct 1 (fiscal year to date)
+    # the FY2025 workbook of 2025-09-02 (its Data Source line) reports 302,192 removals since Oct 1, through
+    # 2025-09-06 by its footnote
     assert (v["fy25"]["verdict"], fy25["value"], fy25["kind"]) == ("supported", 302192, "exact")

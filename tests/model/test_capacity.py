@@ -187,7 +187,7 @@ ACTUAL_ADP_2025 = [43_111.75, 47_670.32, 49_499.40, 50_314.48, 57_390.77, 58_315
 
 def test_backtest_calibrates_only_on_editions_published_by_the_cut_off(backtested):
     cal = backtested["calibration"]
-    assert cal["through"] == "2025-01-31" and cal["as_of"] == "2025-01-06"
+    assert cal["through"] == "2025-01-31" and cal["as_of"] == "2025-01-12"
     assert cal["window"] == ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
     files = {e["file_name"] for e in cal["editions"]}
     assert {"FY25_detentionStats01162025.xlsx", "FY24_detentionStats.xlsx", "detention_capacity.csv",
@@ -196,8 +196,9 @@ def test_backtest_calibrates_only_on_editions_published_by_the_cut_off(backteste
     assert cal["last_adp"]["month"] == "2024-12" and cal["last_adp"]["Total"] == pytest.approx(39_154.48, abs=0.01)
     # FY2024: 90,615 ICE-arrested book-ins / 113,431 ERO administrative arrests
     assert cal["share_detained"]["value"] == pytest.approx(90_615 / 113_431)
-    # removals FYTD as of 2025-01-06: 76,939, of which 42,381 'Release to Remove' book-outs, over 98 days
-    assert cal["other_removals_per_day"]["value"] == pytest.approx((76_939 - 42_381) / 98)
+    # removals FYTD through 2025-01-11 (its footnote; the Data Source line says 01-06): 76,939, of which 42,381
+    # 'Release to Remove' book-outs, over 103 days
+    assert cal["other_removals_per_day"]["value"] == pytest.approx((76_939 - 42_381) / 103)
     assert cal["stay_days"]["ICE"]["mean"] == pytest.approx(55.08, abs=0.01)
     assert cal["stay_days"]["CBP"]["mean"] == pytest.approx(49.28, abs=0.01)
     assert cal["alos_days"]["Total"]["mean"] == pytest.approx(47.06, abs=0.01)  # ALOS: shorter than ADP / book-ins
@@ -207,10 +208,10 @@ def test_calibration_moves_with_each_publication(workbooks):
     # The 02/03/2025 copy (data as of 01/21) counts from Feb 3, the 02/14/2025 copy (as of 02/08) from Feb 14;
     # a Warehouse is accepted as well as its Ibis connection.
     with open_warehouse(workbooks) as wh:
-        assert calibrate(wh, date(2025, 2, 2)).as_of == date(2025, 1, 6)
-        assert calibrate(wh, date(2025, 2, 3)).as_of == date(2025, 1, 21)
+        assert calibrate(wh, date(2025, 2, 2)).as_of == date(2025, 1, 12)
+        assert calibrate(wh, date(2025, 2, 3)).as_of == date(2025, 1, 26)
         february = calibrate(wh.ibis(), date(2025, 2, 14))
-    assert february.as_of == date(2025, 2, 8) and february.window[-1] == "2025-01"
+    assert february.as_of == date(2025, 2, 9) and february.window[-1] == "2025-01"
     assert february.removals_fytd["value"] == 95_474  # FORMATS.md: the 02/14/2025 copy
 
 
@@ -247,9 +248,12 @@ def test_backtest_scores_adp_against_the_naive_baseline(backtested):
 def test_backtest_scores_removals_to_date_on_every_later_edition(backtested):
     to_date = backtested["modes"]["observed_book_ins"]["removals_to_date"]
     rows = to_date["per_horizon"]
-    assert [r["as_of"] for r in rows][:3] == ["2025-01-21", "2025-02-08", "2025-02-18"]
-    assert rows[-1]["as_of"] == "2025-08-18" and rows[-1]["actual"] == 283_295  # FORMATS.md
-    assert to_date["n"] == 14 and to_date["model"]["mape"] == pytest.approx(5.51, abs=0.05)
+    assert [r["as_of"] for r in rows][:3] == ["2025-01-25", "2025-02-08", "2025-02-22"]  # removals' footnote dates
+    # FORMATS.md: 283,295 in the edition whose Data Source line says 2025-08-18; removals run through 08-09
+    assert rows[-1]["as_of"] == "2025-08-09" and rows[-1]["actual"] == 283_295
+    # 13 dates, not 14: the 08/29/2025 edition's removals run through 08-09 like the 08/14 edition's (ICE did
+    # not update that table), so they score one date.
+    assert to_date["n"] == 13 and to_date["model"]["mape"] == pytest.approx(4.88, abs=0.05)
 
 
 def test_backtest_matches_the_bundled_national_figures(backtested, tmp_path):
@@ -275,10 +279,10 @@ def test_project_command_reports_capacity_with_its_sources(cli):
     assert ss["beds_needed"] == pytest.approx(admissions["ICE"] * stays["ICE"] + admissions["CBP"] * stays["CBP"])
     assert admissions["ICE"] == pytest.approx(1200 * 90_615 / 113_431)
     # calibrated on Oct 2025 - Mar 2026 (the FY26 edition as of 2026-04-02)
-    assert cal["window"][-1] == "2026-03" and cal["as_of"] == "2026-04-02"
+    assert cal["window"][-1] == "2026-03" and cal["as_of"] == "2026-04-04"
     assert "FY26_detentionStats_04092026.xlsx" in {e["file_name"] for e in cal["editions"]}
     assert round(ss["beds_needed"]) == 59_638 and round(ss["sustainable_admissions_per_day"]) == 754
-    assert round(ss["forced_releases_per_day"]) == 330 and round(ss["removals_per_year"]) == 314_200
+    assert round(ss["forced_releases_per_day"]) == 330 and round(ss["removals_per_year"]) == 313_376
     t = out["totals"]
     # the population above the beds on day one (March 2026 ADP 63,277) is released at once
     assert t["initial_excess"] == pytest.approx(cal["last_adp"]["ICE"] + cal["last_adp"]["CBP"] - 41_500, abs=0.1)

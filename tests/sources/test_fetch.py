@@ -48,7 +48,7 @@ def test_fetch_downloads_and_ingests_the_newest_workbook(local_site, icetrack, t
     # the bundled national subset of this edition is replaced by the full workbook
     assert "replaced the bundled national subset with the full edition ice_detention_workbook:" in result.stdout
     rows = icetrack.json("series", "removals_fytd")
-    assert [r["value"] for r in rows if r["as_of"] == "2025-08-18"] == [283295.0]
+    assert [r["value"] for r in rows if r["as_of"] == "2025-08-24"] == [283295.0]
     edition = next(e for e in icetrack.json("editions") if e["file_name"] == "FY25_detentionStats08292025.xlsx")
     assert edition["completeness"] == "full"
 

@@ -72,7 +72,7 @@ def test_every_shared_workbook_parses(path: Path):
     relative = str(path.relative_to(WORKBOOKS))
     result = parsed(relative)
     edition = result.edition
-    assert edition.source == SOURCE and edition.parser_version == PARSER_VERSION == "1"
+    assert edition.source == SOURCE and edition.parser_version == PARSER_VERSION == "2"
     assert edition.file_name == path.name
     assert re.fullmatch(r"[0-9a-f]{64}", edition.sha256) and edition.size_bytes == path.stat().st_size
     assert edition.as_of is not None
@@ -93,12 +93,15 @@ def test_every_shared_workbook_parses(path: Path):
         assert r["unit"]
         assert math.isfinite(r["value"]) and r["value"] >= 0, r
         assert r["period_start"] <= r["period_end"]
-        # No month (or anything else) that starts after the data were pulled.
-        assert r["period_start"] <= edition.as_of, r
+        # No month (or anything else) that starts after the data were pulled: each table is dated by its own
+        # footnote (the facility list by the Data Source line), the edition by its detention tables.
+        pulled = max([edition.as_of, edition.data_source_date or edition.as_of]
+                     + [date.fromisoformat(d["date"]) for _, d in edition.table_dates])
+        assert r["period_start"] <= pulled, r
         if r["grain"] == "snapshot":
-            assert r["period_start"] == r["period_end"] == edition.as_of
+            assert r["period_start"] == r["period_end"] <= pulled
         if r["grain"] == "fytd":
-            assert r["period_start"] == fy_start and r["period_end"] <= edition.as_of
+            assert r["period_start"] == fy_start and r["period_end"] <= pulled
         if r["grain"] == "month":
             assert r["period_start"].day == 1
             assert (r["period_end"].month, r["period_end"].year) == (r["period_start"].month, r["period_start"].year)
@@ -130,13 +133,17 @@ FORMATS_TABLE = [
 @needs_data
 @pytest.mark.parametrize("relative,as_of,detained,removals", FORMATS_TABLE, ids=[t[0] for t in FORMATS_TABLE])
 def test_formats_table_values(relative, as_of, detained, removals):
-    assert parsed(relative).edition.as_of == as_of
+    edition = parsed(relative).edition
+    # The validation table dates each edition by its IIDS "Data Source" line; the footnotes date the tables.
+    assert edition.data_source_date == as_of
+    removals_through = date.fromisoformat(dict(edition.table_dates)["removals"]["date"])
+    assert abs((removals_through - as_of).days) <= 16  # 08/29/2025: removals through 08-09, Data Source 08-18
     assert one_value(relative, "currently_detained", criminality="Total", agency="Total") == detained
     assert one_value(relative, "removals_fytd") == removals
     removal_row = values(relative, "removals_fytd")[0]
     assert removal_row["grain"] == "fytd"
     assert removal_row["period_start"] == date(as_of.year - (as_of.month < 10), 10, 1)
-    assert removal_row["period_end"] == as_of
+    assert removal_row["period_end"] == min(removals_through, date(as_of.year + (as_of.month >= 10), 9, 30))
 
 
 @needs_data
@@ -162,7 +169,7 @@ def test_january_2025_ice_book_ins_revision_path():
         relative = str(path.relative_to(WORKBOOKS))
         jan = [r for r in values(relative, "book_ins", agency="ICE") if r["period_start"] == JANUARY_2025]
         if jan:
-            by_as_of[parsed(relative).edition.as_of] = jan[0]["value"]
+            by_as_of[parsed(relative).edition.data_source_date] = jan[0]["value"]
     assert by_as_of[date(2025, 1, 6)] == 2_363  # partial month
     assert by_as_of[date(2025, 1, 21)] == 6_552  # partial month
     assert by_as_of[date(2025, 2, 8)] == 11_758
@@ -175,7 +182,8 @@ def test_january_2025_ice_book_ins_revision_path():
     assert all(abs(v - 11_753) <= 2 for v in later.values())
     assert all(v == 11_753 for d, v in later.items() if d >= date(2025, 7, 21))
     partial = values("FY25_detentionStats01162025.xlsx", "book_ins", agency="ICE")
-    assert [r["note"] for r in partial if r["period_start"] == JANUARY_2025] == ["partial month: data as of 2025-01-06"]
+    # The footnote dates ICE's book-ins "through 01/11/2025" (the Data Source line says 01/06/2025).
+    assert [r["note"] for r in partial if r["period_start"] == JANUARY_2025] == ["partial month: data as of 2025-01-11"]
 
 
 def _validation_csv(name: str) -> list[dict]:
@@ -195,7 +203,7 @@ def test_fy24_monthly_book_ins_equal_the_validation_csv():
 
     # The year-end FY24 workbook (as of 2024-10-07) is the one the paper transcribed; the mid-year FY24
     # edition (as of 2024-01-12) is not.
-    assert parsed("FY24_detentionStats.xlsx").edition.as_of == date(2024, 10, 7)
+    assert parsed("FY24_detentionStats.xlsx").edition.data_source_date == date(2024, 10, 7)
     assert matches("FY24_detentionStats.xlsx") == 36
     assert matches("20240119051317-FY24_detentionStats01182024.xlsx") < 36
 
@@ -206,7 +214,7 @@ def test_fy24_book_outs_against_the_2024_09_03_pull():
                 for e in _validation_csv("dtm_book_outs_by_month_fy2024.csv")}
     # The CSV was read from the edition pulled 2024-09-03 (FY24_detentionStats09172024), which is not in the
     # shared folder, so it can only be compared with neighbouring editions.
-    assert date(2024, 9, 3) not in {parsed(str(p.relative_to(WORKBOOKS))).edition.as_of for p in ALL_FILES}
+    assert date(2024, 9, 3) not in {parsed(str(p.relative_to(WORKBOOKS))).edition.data_source_date for p in ALL_FILES}
 
     year_end = "FY24_detentionStats.xlsx"  # as of 2024-10-07: a month later, months revised slightly
     got = {(r["period_start"], r["dims"]["release_reason"]): r["value"]
@@ -234,7 +242,7 @@ def test_removals_fytd_matches_the_validation_pull_of_2024_01_12():
     expected = {e["pull_date"]: float(e["removals_fiscal_ytd"])
                 for e in _validation_csv("dtm_removals_fytd_by_pull_date_fy2024.csv")}
     relative = "20240119051317-FY24_detentionStats01182024.xlsx"
-    assert parsed(relative).edition.as_of == date(2024, 1, 12)
+    assert parsed(relative).edition.data_source_date == date(2024, 1, 12)
     assert one_value(relative, "removals_fytd") == expected["2024-01-12"] == 69_741
 
 
@@ -272,7 +280,7 @@ def test_adp_alos_agency_labels_and_fy_overall():
 @needs_data
 def test_fy19_layout_fiscal_year_totals_and_non_criminal():
     relative = "FY19-detentionstats.xlsx"
-    assert parsed(relative).edition.as_of == date(2019, 10, 7)
+    assert parsed(relative).edition.data_source_date == date(2019, 10, 7)
     total = values(relative, "book_outs", release_reason="Total", criminality="Total")
     assert [(r["grain"], r["value"], r["period_end"]) for r in total] == [("fytd", 263_263, date(2019, 9, 30))]
     assert one_value(relative, "book_outs", release_reason="Order of Supervision", criminality="Convicted Criminal") \
@@ -289,7 +297,7 @@ def test_fy19_layout_fiscal_year_totals_and_non_criminal():
 @needs_data
 def test_facility_rows():
     relative = "FY25_detentionStats08142025.xlsx"
-    assert parsed(relative).edition.as_of == date(2025, 8, 4)  # printed unpadded: 8/4/2025
+    assert parsed(relative).edition.data_source_date == date(2025, 8, 4)  # printed unpadded: 8/4/2025
     adams = {"facility": "ADAMS COUNTY DET CENTER", "aor": "NOL", "facility_type": "DIGSA", "state": "MS"}
     assert one_value(relative, "facility_adp", **adams, breakdown="level", category="Level A") == 1_883
     assert one_value(relative, "facility_adp", **adams, breakdown="gender_criminality", category="Male Crim",

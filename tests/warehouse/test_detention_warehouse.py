@@ -25,8 +25,10 @@ EDITIONS = [
     ("FY25_detentionStats08292025.xlsx", "2025-08-18", 61226, 283295),
     ("FY26_detentionStats02022026.xlsx", "2026-01-22", 70766, 144378),
 ]
-JANUARY_2025_ICE_BOOK_INS = [("2025-01-06", 2363), ("2025-01-21", 6552), ("2025-02-08", 11758),
-                             ("2025-02-18", 11755), ("2025-03-03", 11753)]
+# Each edition as of its detention tables' footnote dates (their IIDS Data Source lines say 01-06, 01-21,
+# 02-08, 02-18 and 03-03).
+JANUARY_2025_ICE_BOOK_INS = [("2025-01-12", 2363), ("2025-01-26", 6552), ("2025-02-09", 11758),
+                             ("2025-02-23", 11755), ("2025-03-09", 11753)]
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +61,17 @@ def test_whole_folder_loads_every_edition(loaded):
 def test_formats_md_values_per_edition(loaded, file, as_of, detained, removals):
     run, data, _ = loaded
     edition = next(e for e in run.json("editions") if e["file_name"] == Path(file).name)
-    assert edition["as_of"][:10] == as_of
+    # The validation table dates editions by the IIDS "Data Source" line: `--dating data-source` gives it.
+    assert edition["data_source_date"][:10] == as_of
     vintage = edition["edition_id"]
-    cd = run.json("series", "currently_detained", "--vintage", vintage, "--dim", "agency=Total",
-                  "--dim", "criminality=Total")
+    total = ("--dim", "agency=Total", "--dim", "criminality=Total")
+    cd = run.json("series", "currently_detained", "--vintage", vintage, *total, "--dating", "data-source")
     assert [(r["period_start"], r["value"]) for r in cd] == [(as_of, detained)]
-    rem = run.json("series", "removals_fytd", "--vintage", vintage)
+    rem = run.json("series", "removals_fytd", "--vintage", vintage, "--dating", "data-source")
     assert [(r["period_end"], r["value"]) for r in rem] == [(as_of, removals)]
+    # By default a table is dated by its footnote: the snapshot by the edition's as-of date.
+    cd = run.json("series", "currently_detained", "--vintage", vintage, *total)
+    assert [(r["period_start"], r["value"]) for r in cd] == [(edition["as_of"][:10], detained)]
 
 
 def test_january_2025_revision_path(loaded):
@@ -74,7 +80,7 @@ def test_january_2025_revision_path(loaded):
     (series,) = result["series"]
     path = [(e["as_of"], e["value"]) for e in series["editions"]]
     assert path[:5] == JANUARY_2025_ICE_BOOK_INS
-    assert path[-1] == ("2025-09-02", 11753)
+    assert path[-1] == ("2025-09-07", 11753)
     assert series["editions"][1]["change"] == 6552 - 2363
     assert series["first_value"] == 2363 and series["latest_value"] == 11753
     assert all(e["flags"] == [] for e in series["editions"])
@@ -85,7 +91,7 @@ def test_series_latest_vintage_json(loaded):
     run, _, _ = loaded
     rows = run.json("series", "book_ins", "--agency", "ICE", "--vintage", "latest")
     jan = [r for r in rows if r["period_start"] == "2025-01-01"]
-    assert [(r["value"], r["as_of"], r["grain"]) for r in jan] == [(11753, "2025-09-02", "month")]
+    assert [(r["value"], r["as_of"], r["grain"]) for r in jan] == [(11753, "2025-09-07", "month")]
     feb = next(r for r in rows if r["period_start"] == "2025-02-01")
     assert feb["value"] == 17378  # REFERENCE.md: about 621 a day
     assert set(rows[0]) >= {"edition_id", "measure", "dims", "period_start", "period_end", "grain", "value",
@@ -149,11 +155,11 @@ def test_second_copy_with_other_bytes_is_new_edition_and_differences_are_reporte
     assert "figures differ" in result.stdout
     assert "removals_fytd [] 2024-10-01: 103868 there, 103870 here" in result.stdout
     rev = icetrack.json("revisions", "book_ins", "--agency", "ICE", "--period", "2025-01")
-    path = [(e["value"], e["flags"]) for e in rev["series"][0]["editions"] if e["as_of"] == "2025-02-18"]
+    path = [(e["value"], e["flags"]) for e in rev["series"][0]["editions"] if e["as_of"] == "2025-02-23"]
     assert sorted(path) == [(11755, ["same_as_of_differs"]), (11760, ["same_as_of_differs"])]
-    assert all(e["flags"] == [] for e in rev["series"][0]["editions"] if e["as_of"] != "2025-02-18")
+    assert all(e["flags"] == [] for e in rev["series"][0]["editions"] if e["as_of"] != "2025-02-23")
     rows = icetrack.json("series", "removals_fytd", "--vintage", "all")
-    assert sorted(r["value"] for r in rows if r["as_of"] == "2025-02-18") == [103868, 103870]
+    assert sorted(r["value"] for r in rows if r["as_of"] == "2025-02-23") == [103868, 103870]
 
 
 def test_stale_repost_and_backwards_as_of_are_flagged(shared_data, tmp_path, icetrack):

@@ -20,7 +20,7 @@ from icetrack.domain.edition import OBSERVATION_SCHEMA, EditionInfo, ParsedSourc
 # Facility-level rows are many and not national; the workbook itself carries them.
 EXCLUDED_MEASURES = ("facility_adp", "facility_alos")
 EDITION_COLUMNS = ("source", "publisher", "file_name", "sha256", "size_bytes", "parser_version", "original_url",
-                   "published_on", "as_of", "title", "note")
+                   "published_on", "as_of", "data_source_date", "title", "note")
 
 
 def bundle_path() -> Path:
@@ -47,7 +47,8 @@ def build_bundle(folder: Path, out: Path | None = None, progress=None) -> tuple[
         n = obs.num_rows
         for name in EDITION_COLUMNS:
             value = getattr(ed, name)
-            typ = pa.date32() if name in ("published_on", "as_of") else pa.int64() if name == "size_bytes" else pa.string()
+            typ = (pa.date32() if name in ("published_on", "as_of", "data_source_date")
+                   else pa.int64() if name == "size_bytes" else pa.string())
             obs = obs.append_column(f"edition_{name}", pa.array([value] * n, type=typ))
         tables.append(obs)
     table = pa.concat_tables(tables).sort_by([("edition_sha256", "ascending"), ("measure", "ascending"),

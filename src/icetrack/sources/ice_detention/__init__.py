@@ -163,26 +163,29 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
     else:
         warnings.append(f"no 'Facilities ...' sheet of FY{fiscal_year}: facility_adp and facility_alos not emitted")
     data_source = find_as_of(path, workbook, [g for g in (facilities, detention) if g is not None])
-    stated = table_dates(workbook, fiscal_year)
-    dates = {topic: found.date for topic, found in stated.topics.items()}
+    stale = stale_snapshot_reason(path, fiscal_year, data_source)
+    # The footnotes date the file's own fiscal year; a re-posted earlier year's sheet keeps the file's date.
+    stated = table_dates(workbook, fiscal_year) if stale is None else None
+    dates = {topic: found.date for topic, found in stated.topics.items()} if stated else {}
     # The edition is as of its detention tables (the Footnotes sheet's snapshot date), not of the Facilities
     # sheet's "Data Source" line, which ICE often dates days earlier (or, in year-end files, weeks later).
     as_of = dates.get("currently_detained") or max((dates[t] for t in CORE_TOPICS if t in dates),
                                                      default=data_source)
     dates["facilities"] = data_source
     edition = replace(edition_info(path, fiscal_year, as_of), data_source_date=data_source,
-                      table_dates=tuple(sorted(_stated(stated).items())))
+                      table_dates=tuple(sorted(_stated(stated).items())) if stated else ())
     ctx = ParseContext(path=path, fiscal_year=fiscal_year, as_of=as_of, source_url=edition.original_url or "",
                        warnings=warnings, policy=policy, table_dates=dates)
     # An as-of date after today would make this edition "the latest" and let ICE's pre-filled zeros for the
-    # months to come in as reported figures.
-    problem = date_problem(as_of, "as-of date", earliest=EARLIEST_WORKBOOK_DATE)
-    if problem:
-        ctx.implausible("workbook", problem)
+    # months to come in as reported figures: the Data Source date and every table date are checked.
+    for what, day in [("as-of date", data_source)] + [(f"{t} date", d) for t, d in sorted(dates.items())]:
+        problem = date_problem(day, what, earliest=EARLIEST_WORKBOOK_DATE)
+        if problem:
+            ctx.implausible("workbook" if what == "as-of date" else "Footnotes", problem)
     if as_of < ctx.fy_start:
         warnings.append(f"as-of date {as_of} is before the start of FY{fiscal_year}")
 
-    report = read_detention_tables(ctx, detention, stale_snapshot_reason(path, fiscal_year, as_of))
+    report = read_detention_tables(ctx, detention, stale)
     if report.read == 0:
         raise SourceError(path, f"no readable table on sheet '{chosen.label}' (not found: "
                                 f"{'; '.join(report.missing)})", where=chosen.label)

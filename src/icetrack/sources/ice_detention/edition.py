@@ -17,7 +17,7 @@ from icetrack.sources.ice_detention.labels import text_key
 from icetrack.sources.ice_detention.tables import Table
 from icetrack.sources.ice_detention.workbook import Grid, Workbook
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: tables dated by their footnotes, sheets chosen by fiscal year
 SOURCE = "ice_detention_workbook"
 PUBLISHER = "U.S. Immigration and Customs Enforcement, Enforcement and Removal Operations"
 URL_BASE = "https://www.ice.gov/doclib/detention/"
