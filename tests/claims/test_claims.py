@@ -3,7 +3,6 @@ figures, and malformed claims files."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from icetrack.figures.csv_cells import FORMULA_START, csv_cell, write_csv
-from icetrack.figures.result import finite, http_url, strict_json
+from icetrack.domain.json_text import finite, strict_json
+from icetrack.figures.result import http_url
 
 
 @pytest.mark.parametrize("value, written", [

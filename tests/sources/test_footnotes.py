@@ -13,14 +13,13 @@ from functools import cache
 import pytest
 from helpers import shared_data_dir
 
-from icetrack.sources.ice_detention.edition import original_file_name
+from icetrack.sources.ice_detention.edition import find_as_of, original_file_name
 from icetrack.sources.ice_detention.footnotes import (
-    data_source_date,
     dates_from_lines,
     parse_line,
     table_dates,
 )
-from icetrack.sources.ice_detention.workbook import FastexcelWorkbook
+from icetrack.sources.ice_detention.workbook import FastexcelWorkbook, find_sheet
 
 SHARED = shared_data_dir()
 WORKBOOKS = SHARED / "ice-detention-stats" if SHARED else None
@@ -37,7 +36,10 @@ def _fy(name: str) -> int:
 @cache
 def _read(relative: str):
     workbook = FastexcelWorkbook(WORKBOOKS / relative)
-    return table_dates(workbook, _fy(relative.split("/")[-1])), data_source_date(workbook)
+    # The Facilities sheet's Data Source date, read as the parser reads it.
+    facilities = workbook.grid(find_sheet(workbook.sheet_names, "facilities"))
+    return (table_dates(workbook, _fy(relative.split("/")[-1])),
+            find_as_of(WORKBOOKS / relative, workbook, [facilities]))
 
 
 # ---- single lines: wording variants ------------------------------------------------------------------------

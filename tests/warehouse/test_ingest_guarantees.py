@@ -6,8 +6,6 @@ Every hostile file is made in the test from a real public file or from scratch; 
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 import shutil
 import subprocess

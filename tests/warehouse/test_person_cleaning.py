@@ -9,7 +9,7 @@ from helpers import person_release as release
 
 from icetrack.warehouse.cleaning import CleaningParams
 from icetrack.warehouse.person import load_person_release, quality
-from icetrack.domain.edition import EditionInfo, SourceError
+from icetrack.domain.edition import SourceError
 from icetrack.warehouse import open_warehouse
 
 T0 = datetime(2025, 1, 10, 8, 0)

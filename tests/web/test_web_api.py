@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import httpx

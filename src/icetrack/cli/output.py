@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from icetrack.figures import csv_cells
-from icetrack.figures.result import strict_json
+from icetrack.domain.json_text import strict_json
 
 console = Console(soft_wrap=True)  # messages are never wrapped mid-word; tables still fit the terminal
 err_console = Console(stderr=True)

@@ -12,10 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable
 
-import numpy as np
 import pandas as pd
-
-from icetrack.domain.json_text import finite, strict_json  # noqa: F401  (re-exported: the renderers' one JSON writer)
 
 EDITION_FIELDS = ("edition_id", "source", "publisher", "title", "file_name", "original_url", "published_on", "as_of",
                   "synthetic", "completeness")

@@ -207,10 +207,17 @@ def _target_header(t) -> dict[str, Any]:
     return header
 
 
+def pace(value_low: float, total: float, first: date, last: date, horizon: date) -> dict[str, Any]:
+    """'Pace needed': the daily figure that would bring the series from ``first`` to ``horizon`` up to
+    ``value_low`` a day on average, given ``total`` through ``last`` (None when the horizon is not after it)."""
+    remaining = (horizon - last).days
+    needed_low = value_low * ((horizon - first).days + 1)
+    return {"pace_by": horizon.isoformat(),
+            "pace_needed_low": round((needed_low - total) / remaining, 1) if remaining > 0 else None}
+
+
 def _score(s, sc, t, first: date, last: date, horizon: date) -> dict[str, Any]:
     low, high, total, days = float(t.value_low), float(t.value_high), float(s.total), int(s.days)
-    remaining = (horizon - last).days
-    needed_low = low * ((horizon - first).days + 1)
     return {
         "days_meeting_low": int(sc.days_meeting_low),
         "days_meeting_high": int(sc.days_meeting_high),
@@ -221,6 +228,5 @@ def _score(s, sc, t, first: date, last: date, horizon: date) -> dict[str, Any]:
         "days_since_effective": int(sc.days_since_effective),
         "shortfall_low_since_effective": _json_value(low * int(sc.days_since_effective)
                                                      - float(sc.total_since_effective or 0)),
-        "pace_by": horizon.isoformat(),
-        "pace_needed_low": round((needed_low - total) / remaining, 1) if remaining > 0 else None,
+        **pace(low, total, first, last, horizon),
     }

@@ -18,7 +18,8 @@ import jinja2
 from icetrack import __version__
 from icetrack.domain.catalogue import CATALOGUE
 from icetrack.figures import arrests, capacity, charts, claims, detention, outcomes
-from icetrack.figures.result import http_url, strict_json
+from icetrack.domain.json_text import strict_json
+from icetrack.figures.result import http_url
 
 # autoescape=True, not select_autoescape(["html"]): that matches names ending in ".html" only, and the
 # template is report.html.j2, so it had switched escaping off. Every template here is HTML.

@@ -18,7 +18,6 @@ from icetrack.warehouse import cleaning as clean
 from icetrack.warehouse.person import (
     commit_person_releases,
     drop_staging,
-    load_person_releases,
     person_overrides,
     plan_person_loads,
     stage_person_releases,
@@ -106,22 +105,6 @@ def _person_report(release, result: LoadResult) -> IngestReport:
         return IngestReport(result)
     return IngestReport(result, list(release.report.warnings), unknown_columns=dict(release.report.unknown_columns),
                         overrides=list(person_overrides(release.report)))
-
-
-def load_aggregate_files(wh: Warehouse, paths: list[Path], *,
-                         parsed_one: Callable[[Path], None] | None = None) -> list[IngestReport]:
-    """Parse and validate every file before the warehouse is touched, then load them in ONE transaction."""
-    parsed = parse_files(paths, progress=parsed_one)
-    return [IngestReport(r, list(p.warnings), _same_date_copies(wh, r.edition_id) if r.loaded else [])
-            for p, r in zip(parsed, wh.load_many(parsed))]
-
-
-def load_person_files(wh: Warehouse, paths: list[Path], *,
-                      rows_loaded: Callable[[int], None] | None = None) -> list[IngestReport]:
-    """Stream person-level files into the warehouse: one transaction for all of them, rolled back on error."""
-    releases = [read_person_file(p) for p in paths]
-    results = load_person_releases(wh, releases, progress=rows_loaded)
-    return [_person_report(rel, r) for rel, r in zip(releases, results)]
 
 
 def _same_date_copies(wh: Warehouse, edition_id: str) -> list[SameDateCopy]:

@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 from icetrack.figures.csv_cells import write_csv
-from icetrack.figures.result import strict_json
+from icetrack.domain.json_text import strict_json
 
 
 def json_bytes(result: Any) -> bytes:

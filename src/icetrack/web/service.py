@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from icetrack.figures import arrests, capacity, claims, detention, outcomes, series
 from icetrack.figures.result import InvalidParameters, Result
+from icetrack.metrics.targets import pace
 from icetrack.web.serialize import csv_bytes, json_bytes
 from icetrack.web.store import ReadOnlyStore, ResponseCache
 
@@ -161,20 +162,18 @@ def horizon_range(ledger: Result, today: date | None = None) -> tuple[date, date
 
 def with_horizon(ledger: Result, by: date) -> Result:
     """``ledger`` (computed with the default horizon) paced to ``by``: the two fields that depend on the
-    horizon, pace_by and pace_needed_low, recomputed as :func:`icetrack.metrics.targets.targets_ledger` computes
-    them (tests/web/test_web_hardening.py checks both agree), everything else shared."""
+    horizon, pace_by and pace_needed_low, recomputed by :func:`icetrack.metrics.targets.pace` (the ledger's own
+    formula), everything else shared."""
     series = copy.deepcopy(ledger.detail["ledger"])
     scores = {}
     for s in series:
         for t in s["targets"]:
             for variant, v in s["variants"].items():
-                first, last = date.fromisoformat(v["first_day"]), date.fromisoformat(v["last_day"])
-                remaining, needed = (by - last).days, float(t["value_low"]) * ((by - first).days + 1)
                 score = t.get(variant)
                 if score is None:
                     continue
-                score["pace_by"] = by.isoformat()
-                score["pace_needed_low"] = round((needed - float(v["total"])) / remaining, 1) if remaining > 0 else None
+                score.update(pace(float(t["value_low"]), float(v["total"]), date.fromisoformat(v["first_day"]),
+                                  date.fromisoformat(v["last_day"]), by))
                 scores[(s["measure"], s["dims_key"], t["target_id"], variant)] = score
     rows = [{**r, **{k: scores[(r["measure"], r["dims_key"], r["target_id"], r["variant"])][k]
                      for k in ("pace_by", "pace_needed_low")}} for r in ledger.rows]

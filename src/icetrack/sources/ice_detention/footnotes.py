@@ -23,11 +23,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 
-from icetrack.sources.ice_detention.edition import _as_of_in
 from icetrack.sources.ice_detention.labels import norm_text, text_key
-from icetrack.sources.ice_detention.workbook import FastexcelWorkbook, Workbook, find_sheet
+from icetrack.sources.ice_detention.workbook import Workbook, find_sheet
 
 TOPICS = ("currently_detained", "book_ins", "book_outs", "removals", "detention",
           "national_docket", "iclos", "encounters", "atd")
@@ -200,20 +198,6 @@ def atd_as_of(workbook: Workbook, fiscal_year: int) -> TableDate | None:
                 return TableDate(topic="atd", date=stated, kind="snapshot", run_date=None, eid_as_of=None,
                                  label=label, label_year=label_year, text=text, sheet=sheet, via="title")
     return None
-
-
-def data_source_date(workbook: Workbook, sheet: str | None = None) -> date | None:
-    """The "Data Source: ICE Integrated Decision Support (IIDS), MM/DD/YYYY" date of one sheet (default: the
-    Facilities sheet) - the date edition.find_as_of uses as the edition's as-of date - or None."""
-    sheet = sheet or find_sheet(workbook.sheet_names, "facilities")
-    if sheet is None:
-        return None
-    return _as_of_in(workbook.grid(sheet).all_text())
-
-
-def open_table_dates(path: Path, fiscal_year: int) -> TableDates:
-    """:func:`table_dates` of a workbook file."""
-    return table_dates(FastexcelWorkbook(path), fiscal_year)
 
 
 def _topic(subject: str) -> str | None:

@@ -6,12 +6,13 @@ import threading
 from typing import Any, Callable
 
 import jinja2
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from icetrack import __version__
 from icetrack.figures.outcomes import NO_PERSON_DATA
-from icetrack.figures.result import NotFound, http_url, strict_json
+from icetrack.domain.json_text import strict_json
+from icetrack.figures.result import NotFound, http_url
 from icetrack.metrics.outcomes import BREAKDOWNS, PERIODS
 from icetrack.web.params import (ARRESTS_PER_DAY, BEDS, DAILY_MEASURE, DAYS, FISCAL_YEAR, SHIFT, STAY_DAYS, THRESHOLD,
                                  Agency, Breakdown, Origin, Period, Threshold, Verdict)
