@@ -114,3 +114,33 @@ https://www.ice.gov/detain/detention-management):
   from the calibration; flows within a run are expected values (at ~1,000 admissions a day Poisson noise
   is ~0.1% of a monthly ADP, negligible next to parameter uncertainty). Bands are the 5th-95th percentiles.
 """
+
+
+# The targets ledger over time (icetrack.metrics.ledger).
+LEDGER = """Targets over time: each series, period by period, against the target in force.
+
+Definitions:
+- *Period*: a day, a Monday-Sunday week, a calendar month, or fiscal year to date (October 1 to each month's
+  end). A series published per month cannot be read per day or week.
+- *Per day*: a period's total over the days it covers / those days. A month is covered in full, except the
+  as-of month of the latest edition holding it, covered up to the day its table runs through. A period with
+  no covered day is *missing*: listed, never counted as zero.
+- *Levels* (a detained population) are averaged over the covered days and compared with beds as occupancy
+  (population / beds); they are never added up.
+- *Target in force*: each target applies from effective_from to effective_to (inclusive). Targets that
+  replace one another share a *track*; a period in which the target changed is compared with the
+  day-weighted mean of the targets in force on its covered days. A rate per year is compared per day as
+  value / 365. An effective date known only to the month is said to be so.
+- *Attainment* = per-day figure / target (percent); *gap per day* = target - per-day figure (positive: short).
+- *Cumulative shortfall since the effective date* = the sum over covered days in force of (target - figure);
+  a monthly figure is spread evenly over its days for this. Missing days in force are counted and stated.
+- *First period at or above*: the first period whose per-day figure (over its days in force) reaches the
+  target's low (or high) end, else "not reached".
+- *Pace needed*: the daily figure that would bring the track's current target's average (from its effective
+  date, or for a yearly goal from the start of the fiscal year) up to the target by the horizon (default: the
+  end of that fiscal year).
+- *Readings*: book-ins are a lower bound on arrests (people arrested and not detained are missing);
+  estimated arrests = book-ins / the share of ICE arrests booked in, with that share's interval (bridge
+  arrests.from_book_ins); removals per day between two editions = the difference of their removals-to-date
+  figures / the days between their table dates (a new fiscal year restarts the count).
+"""

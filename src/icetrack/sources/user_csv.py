@@ -15,8 +15,12 @@ by spaces.
 
     target_id, kind, label, concept, scope, value_low, value_high, unit, source_url
 
-optional: ``announced_on``, ``effective_from``, ``reported_by``, ``note``. ``kind`` is target|baseline,
-``scope`` national|field_office, ``unit`` a per-day rate (e.g. "arrests per day").
+optional: ``announced_on``, ``effective_from``, ``effective_to``, ``date_precision`` (day|month: "month" when
+the record gives only the month of ``effective_from``), ``track`` (targets that replace one another; default
+the target_id), ``reported_by``, ``note``. ``kind`` is target|baseline, ``scope`` national|field_office,
+``unit`` a rate per day ("arrests per day"), a rate per year ("removals per year") or a level ("beds",
+"persons") - see :mod:`icetrack.domain.targets`. ``effective_to`` may not be before ``effective_from``, and
+targets of one track may not be in force on the same day.
 
 Any other column, a bad date, a negative/non-numeric value, a missing column or the same key twice with
 different values is an error: the file is refused whole with a one-line message naming file, row and
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from icetrack.domain.catalogue import CATALOGUE, CONCEPTS, value_problem_for
+from icetrack.domain.targets import DATE_PRECISIONS, TargetWindow, overlap_problem, unit_problem, window_problem
 from icetrack.domain.edition import EditionInfo, ParsedSource, SourceError, file_digest, observations_table
 from icetrack.sources.files import MAX_LINE_BYTES, bounded_lines, check_file
 from icetrack.domain.plausible import (
@@ -53,7 +58,7 @@ SOURCE = "user_csv"
 OBS_REQUIRED = ("date", "measure", "value", "unit", "source_url")
 OBS_OPTIONAL = ("period_end", "grain", "publisher", "published_on", "as_of", "note", "concept", "definition")
 TARGET_REQUIRED = ("target_id", "kind", "label", "concept", "scope", "value_low", "value_high", "unit", "source_url")
-TARGET_OPTIONAL = ("announced_on", "effective_from", "reported_by", "note")
+TARGET_OPTIONAL = ("announced_on", "effective_from", "effective_to", "date_precision", "track", "reported_by", "note")
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _URL_RE = re.compile(r"^https?://\S+$")
@@ -135,7 +140,13 @@ def _read_text(path: Path) -> str:
         raise SourceError(path, f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
 
 
-def _parse_date(value: str, column: str, row: int | None, problems: _Problems, *, required: bool) -> date | None:
+# A target may be set to end (or start) in the future: a goal for the next fiscal years. Only dates within a
+# century of the earliest figure can be dates of anything icetrack compares.
+LATEST_TARGET_DATE = date(2100, 12, 31)
+
+
+def _parse_date(value: str, column: str, row: int | None, problems: _Problems, *, required: bool,
+                future_ok: bool = False) -> date | None:
     value = value.strip()
     if not value:
         if required:
@@ -149,7 +160,11 @@ def _parse_date(value: str, column: str, row: int | None, problems: _Problems, *
     except ValueError:
         problems.add(row, f"{column} '{value}' is not a real calendar date")
         return None
-    problem = date_problem(day, column, earliest=EARLIEST_FIGURE_DATE)
+    if future_ok:
+        problem = (f"{column} {day} is outside {EARLIEST_FIGURE_DATE}..{LATEST_TARGET_DATE}"
+                   if not EARLIEST_FIGURE_DATE <= day <= LATEST_TARGET_DATE else None)
+    else:
+        problem = date_problem(day, column, earliest=EARLIEST_FIGURE_DATE)
     if problem:
         problems.implausible(row, problem)
     return day
@@ -389,8 +404,8 @@ def parse_targets_csv(path: str | Path, *, source: str = SOURCE, note: str | Non
         if concept not in CONCEPTS:
             problems.add(line, f"concept '{concept}' is not one of {', '.join(CONCEPTS)}")
         unit = " ".join(r["unit"].split())
-        if "per day" not in unit:
-            problems.add(line, f"unit '{unit}' is not a per-day rate (e.g. 'arrests per day')")
+        if unit_problem(unit):
+            problems.add(line, unit_problem(unit))
         low = _parse_number(r["value_low"], "value_low", line, problems)
         high = _parse_number(r["value_high"], "value_high", line, problems)
         _check_value(low, "", unit, "value_low", line, problems)
@@ -402,11 +417,32 @@ def parse_targets_csv(path: str | Path, *, source: str = SOURCE, note: str | Non
         if not label:
             problems.add(line, "label is empty")
         announced = _parse_date(r.get("announced_on", ""), "announced_on", line, problems, required=False)
-        effective = _parse_date(r.get("effective_from", ""), "effective_from", line, problems, required=False)
+        effective = _parse_date(r.get("effective_from", ""), "effective_from", line, problems, required=False,
+                                future_ok=True)
+        effective_to = _parse_date(r.get("effective_to", ""), "effective_to", line, problems, required=False,
+                                   future_ok=True)
+        if window_problem(effective, effective_to):
+            problems.add(line, window_problem(effective, effective_to))
+        precision = r.get("date_precision", "").strip() or "day"
+        if precision not in DATE_PRECISIONS:
+            problems.add(line, f"date_precision '{precision}' must be day or month")
+        elif precision == "month" and effective is not None and effective.day != 1:
+            problems.add(line, f"date_precision month needs effective_from on the first of a month, not {effective}")
+        track = r.get("track", "").strip() or tid
+        if not _NAME_RE.match(track):
+            problems.add(line, f"track '{track}' must be lower_snake_case")
         targets.append({"target_id": tid, "kind": kind, "label": label, "concept": concept, "scope": scope,
                         "value_low": low, "value_high": high, "unit": unit, "announced_on": announced,
                         "effective_from": effective, "reported_by": r.get("reported_by", "").strip() or None,
-                        "source_url": url, "note": r.get("note", "").strip() or None})
+                        "source_url": url, "note": r.get("note", "").strip() or None,
+                        "effective_to": effective_to, "date_precision": precision, "track": track,
+                        "__line__": line})
+    overlap = overlap_problem([TargetWindow(t["target_id"], t["track"], t["kind"], t["concept"], t["scope"], t["unit"],
+                                            0.0, 0.0, t["effective_from"], t["effective_to"]) for t in targets])
+    if overlap:
+        problems.add(None, overlap)
+    for t in targets:
+        t.pop("__line__", None)
     problems.raise_if_any()
     sha, size = file_digest(path)
     edition = EditionInfo(source=source, publisher="press reports and official statements (see each target's "

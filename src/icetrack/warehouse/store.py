@@ -31,7 +31,7 @@ from icetrack.warehouse.vintage import (
     parse_vintage,
 )
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 DATINGS = ("table", "data_source")  # how a snapshot or year-to-date figure is dated (see Warehouse.series_arrow)
 # How long opening a locked warehouse waits for the lock (ICETRACK_LOCK_WAIT overrides; 0 = fail at once).
 LOCK_WAIT_SECONDS = 10.0
@@ -39,6 +39,13 @@ LOCK_WAIT_SECONDS = 10.0
 _MIGRATIONS = {
     "2": ["ALTER TABLE editions ADD COLUMN overrides VARCHAR", "ALTER TABLE editions ADD COLUMN published_by DATE"],
     "3": ["ALTER TABLE editions ADD COLUMN structure VARCHAR", "ALTER TABLE editions ADD COLUMN data_source_date DATE"],
+    # Targets in force over time: an end date, the precision of the start date, and the track of targets
+    # that replace one another (domain.targets). Existing targets keep their meaning: open-ended, own track.
+    "4": ["ALTER TABLE targets ADD COLUMN effective_to DATE",
+          "ALTER TABLE targets ADD COLUMN date_precision VARCHAR DEFAULT 'day'",
+          "ALTER TABLE targets ADD COLUMN track VARCHAR",
+          "UPDATE targets SET date_precision = 'day' WHERE date_precision IS NULL",
+          "UPDATE targets SET track = target_id WHERE track IS NULL"],
 }
 
 # Why these keys: a figure is identified by what was counted (measure + dimensions), for which period,
@@ -99,6 +106,9 @@ CREATE TABLE IF NOT EXISTS targets (
     reported_by     VARCHAR,
     source_url      VARCHAR NOT NULL,
     note            VARCHAR,
+    effective_to    DATE,               -- last day in force (inclusive); NULL = open-ended
+    date_precision  VARCHAR DEFAULT 'day',  -- 'month' when the record gives only effective_from's month
+    track           VARCHAR,            -- targets replacing one another share a track (never overlapping)
     PRIMARY KEY (edition_id, target_id)
 );
 CREATE TABLE IF NOT EXISTS measure_definitions (
@@ -278,10 +288,11 @@ class Warehouse:
         for p in parsed:
             for t in p.targets:
                 con.execute(
-                    "INSERT INTO targets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO targets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [p.edition.edition_id, t["target_id"], t["kind"], t["label"], t["concept"], t["scope"],
                      t["value_low"], t["value_high"], t["unit"], t.get("announced_on"), t.get("effective_from"),
-                     t.get("reported_by"), t["source_url"], t.get("note")],
+                     t.get("reported_by"), t["source_url"], t.get("note"), t.get("effective_to"),
+                     t.get("date_precision") or "day", t.get("track") or t["target_id"]],
                 )
             for m in p.measure_definitions:
                 con.execute("INSERT INTO measure_definitions VALUES (?,?,?,?)",
