@@ -26,8 +26,9 @@ VOLATILE_KEYS = {"ingested_at", "warehouse", "path", "file_path", "generated_at"
 # (name, warehouse, argv). "bundled": the reference figures shipped with the package; "synthetic": the same plus
 # a 3,000-person synthetic release (seed 1).
 COMMANDS: list[tuple[str, str, list[str]]] = [
-    ("targets", "bundled", ["targets", "--json"]),
-    ("targets_by", "bundled", ["targets", "--by", "2025-03-31", "--json"]),
+    ("targets", "bundled", ["targets", "--daily-summary", "--json"]),
+    ("targets_month", "bundled", ["targets", "--grain", "month", "--since", "2023-10-01", "--json"]),
+    ("targets_by", "bundled", ["targets", "--daily-summary", "--by", "2025-03-31", "--json"]),
     ("editions", "bundled", ["editions", "--json"]),
     ("series_book_ins_ice", "bundled", ["series", "book_ins", "--agency", "ICE", "--json"]),
     ("series_posted_all", "bundled", ["series", "ice_posted_arrests", "--vintage", "all", "--json"]),

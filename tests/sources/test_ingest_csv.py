@@ -39,7 +39,7 @@ def test_ingest_then_same_file_again_changes_nothing(icetrack, tmp_path, warehou
 
 def test_user_series_joins_the_ledger_and_field_office_target_applies(icetrack, tmp_path):
     icetrack("ingest", str(write(tmp_path, "posts.csv", GOOD)))
-    ledger = icetrack.json("targets")
+    ledger = icetrack.json("targets", "--daily-summary")
     national = next(s for s in ledger["series"] if s["measure"] == "ice_posted_arrests" and s["dims_key"] == "")
     assert national["variants"]["as_published"]["total"] == 7314 + 1200 + 1150
     assert national["variants"]["as_published"]["days_missing"] == 2  # Feb 1 and 2 were never posted
@@ -167,8 +167,9 @@ def test_reference_facts_load_once(warehouse_path):
     assert len(first) == len(again)
     assert list(first.edition_id) == list(again.edition_id)
     reference = first[first.source == "icetrack_reference"]
-    assert sorted(reference.file_name) == ["arrest_targets_2025.csv", "detention_capacity.csv",
-                                           "ice_daily_enforcement_posts_2025.csv", "ice_fy2024_annual_report.csv"]
+    assert sorted(reference.file_name) == ["detention_capacity.csv", "ice_daily_enforcement_posts_2025.csv",
+                                           "ice_fy2019_ero_report.csv", "ice_fy2023_annual_report.csv",
+                                           "ice_fy2024_annual_report.csv", "targets_2025.csv"]
     bundled = first[first.source == "ice_detention_workbook"]
     assert len(bundled) == 30 and set(bundled.completeness) == {"national"}
 

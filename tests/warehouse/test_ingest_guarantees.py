@@ -290,6 +290,8 @@ def test_schema_2_warehouse_is_upgraded_in_place(tmp_path):
     con.execute("ALTER TABLE editions DROP COLUMN published_by")
     con.execute("ALTER TABLE editions DROP COLUMN structure")
     con.execute("ALTER TABLE editions DROP COLUMN data_source_date")
+    for column in ("effective_to", "date_precision", "track"):
+        con.execute(f"ALTER TABLE targets DROP COLUMN {column}")
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     con.close()
     with pytest.raises(Exception, match="open it once read-write"):

@@ -13,11 +13,21 @@ Format (YAML, ``format: icetrack-claims/1``; documented in docs/claims.md)::
         metric: arrests.ice_posted          # a catalogue definition, optionally '@version'
         alternatives: [book_ins.ice_arrested]   # optional: other readings of the same words
         statistic: max_day                  # total | mean_per_day | max_day | min_day | any_day | average
-                                            # | reported_target
+                                            # | reported_target | cumulative
         days: all                           # optional: all | weekday | weekend | monday ... sunday
         window: {start: 2025-01-20, end: 2025-02-06}
         comparison: {op: approximately, value: 1100, tolerance: 50}   # tolerance: number or 'N%'
         note: why the window and tolerance were chosen   # optional
+
+The window is either ``{start: DATE, end: DATE}`` (both days included) or ``{start: DATE, days: K}``, the
+first K days from ``start`` (K >= 1; the end is start + K - 1): "in the first 100 days" is
+``{start: 2025-01-20, days: 100}``.
+
+``statistic: cumulative`` states a running count of ICE arrests - "at least N since DATE" (a window from DATE
+to a stated end, usually the publication date) or "N in the first K days". It goes with
+``metric: arrests.ero_administrative`` only (the definition the book-ins bridge estimates), counts every day of
+the window (``days: all``) and is read against ICE-arrested book-ins (a lower bound on ICE arrests) and against
+ICE arrests estimated from them, with the estimate's interval (:mod:`icetrack.claims.cumulative`).
 
 Every problem in a file is reported, one line each, before anything is checked. A file is refused whole, in
 one line, when it is larger than :data:`MAX_CLAIMS_FILE_BYTES`, holds more than :data:`MAX_CLAIMS` claims, nests
@@ -31,7 +41,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,6 +50,7 @@ import yaml
 
 from icetrack.domain.catalogue import CATALOGUE, DEFINITIONS, Definition, definition
 from icetrack.domain.edition import SourceError
+from icetrack.domain.ledger_series import LEDGER_SERIES
 from icetrack.domain.plausible import value_problem
 from icetrack.sources.files import check_file
 
@@ -52,8 +63,14 @@ STATISTICS = {
     "any_day": "some day in the window has a value meeting the comparison",
     "average": "day-weighted average of a level (a population or a length of stay) over the window",
     "reported_target": "the daily target as reported by other outlets announcing it in the window",
+    "cumulative": "ICE arrests over the window, read against ICE-arrested book-ins (a lower bound) and against "
+                  "arrests estimated from them (with the estimate's interval)",
 }
 DAILY_ONLY = {"max_day", "min_day", "any_day"}
+# A cumulative statement is about ICE arrests: the definition the ledger's estimate (book-ins bridged to
+# arrests) measures. Its lower bound is the ledger's book-ins series.
+CUMULATIVE_METRIC = LEDGER_SERIES["arrests.estimated"].definition
+FLOW_STATISTICS = ("total", "mean_per_day", "cumulative")
 # Levels (a population, a length of stay) are averaged, never added up; flows (arrests, book-ins) are added.
 LEVEL_CONCEPTS = {"detained_population", "length_of_stay"}
 OPERATORS = ("equals", "at_most", "at_least", "approximately")
@@ -64,11 +81,12 @@ OPTIONAL = ("speaker", "alternatives", "days", "note")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _URL_RE = re.compile(r"^https?://\S+$")
 _TOLERANCE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
-BUNDLED = "nbc_2025_02.yaml"
-# The bundled file is 5.9 KB for 9 claims (~650 bytes a claim): 1 MiB holds ~1,600 such claims, far more than a
+# Every *.yaml file of this package folder is a bundled claims file, read in name order.
+BUNDLED_FOLDER = ("data", "claims")
+# The first bundled file is 5.9 KB for 9 claims (~650 bytes a claim): 1 MiB holds ~1,600 such claims, far more than a
 # hand-kept list of published statements, and is read (or refused) in half a second.
 MAX_CLAIMS_FILE_BYTES = 1024 * 1024
-# Claims in one file: 100 times the bundled file's 9, rounded up.
+# Claims in one file: 100 times the first bundled file's 9, rounded up.
 MAX_CLAIMS = 1_000
 # The format nests 5 levels at most (file > claims > claim > comparison > [low, high]); 20 leaves room for
 # hand-written variations and stops a deeply nested document long before Python's recursion limit.
@@ -125,6 +143,7 @@ class Claim:
     alternatives: tuple[Definition, ...] = ()
     days: str = "all"
     note: str | None = None
+    window_days: int | None = None  # K when the window was given as the first K days from its start
     source_file: str = field(default="", compare=False)
 
 
@@ -224,6 +243,60 @@ def _comparison(raw: Any, statistic: str | None, add, unit: str | None = None) -
     return Comparison(op, value, tolerance, relative) if ok else None
 
 
+def _statistic_problems(statistic: str | None, metric: Definition | None, alternatives: tuple[Definition, ...],
+                        days: Any, add) -> None:
+    """Whether a statistic fits the claim's definitions: targets are reported, levels averaged, flows added up,
+    and a cumulative count is of ICE arrests over every day of its window."""
+    if metric is None or not statistic:
+        return
+    if (statistic == "reported_target") != (metric.id == "targets.daily_arrests"):
+        add(f"statistic '{statistic}' does not apply to metric {metric.id}: reported_target goes with "
+            "targets.daily_arrests and only with it")
+        return
+    if statistic == "cumulative" and metric.id != CUMULATIVE_METRIC:
+        add(f"statistic 'cumulative' does not apply to metric {metric.id}: a cumulative count is read as ICE "
+            f"arrests, metric {CUMULATIVE_METRIC} (book-ins and the estimate from them are its readings)")
+    if statistic == "cumulative" and days != "all":
+        add(f"days '{days}' does not apply to statistic 'cumulative', which counts every day of the window")
+    if statistic in ("average", *FLOW_STATISTICS):
+        for d in (metric, *alternatives):
+            if (statistic == "average") != (d.concept in LEVEL_CONCEPTS):
+                kind = "a level (averaged)" if d.concept in LEVEL_CONCEPTS else "a flow (added up)"
+                add(f"statistic '{statistic}' does not apply to {d.id}, which is {kind}")
+
+
+def _window(window: Any, add) -> tuple[date | None, date | None, int | None]:
+    """(start, end, K) of ``{start, end}`` or ``{start, days: K}`` (the first K days: end = start + K - 1)."""
+    if window in (None, ""):
+        return None, None, None
+    if not isinstance(window, dict) or set(window) not in ({"start", "end"}, {"start", "days"}):
+        add("window must be a mapping with start and either end or days (the first K days from start)")
+        return None, None, None
+    start = _as_date(window["start"])
+    if "days" in window:
+        k = window["days"]
+        if start is None:
+            add(f"window start must be a valid date YYYY-MM-DD (got {window['start']!r})")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            add(f"window days {k!r} must be a whole number of days, at least 1")
+            return None, None, None
+        if start is None:
+            return None, None, None
+        try:
+            return start, start + timedelta(days=k - 1), k
+        except OverflowError:
+            add(f"window of {k:,} days from {start} ends after the last date there is (9999-12-31)")
+            return None, None, None
+    end = _as_date(window["end"])
+    if start is None or end is None:
+        add(f"window start/end must be valid dates YYYY-MM-DD (got {window['start']!r}, {window['end']!r})")
+        return None, None, None
+    if start > end:
+        add(f"window is inverted: start {start} is after end {end}")
+        return None, None, None
+    return start, end, None
+
+
 def _claim(entry: Any, index: int, line: int, seen: set[str], add_file) -> Claim | None:
     where = f"entry {index}, line {line}"
     problems: list[str] = []
@@ -265,29 +338,11 @@ def _claim(entry: Any, index: int, line: int, seen: set[str], add_file) -> Claim
     if statistic not in (None, "") and not (isinstance(statistic, str) and statistic in STATISTICS):
         add(f"statistic '{statistic}' is not one of {', '.join(STATISTICS)}")
         statistic = None
-    if (statistic == "reported_target") != (metric is not None and metric.id == "targets.daily_arrests"):
-        if metric is not None and statistic:
-            add(f"statistic '{statistic}' does not apply to metric {metric.id}: reported_target goes with "
-                "targets.daily_arrests and only with it")
-    elif metric is not None and statistic in ("average", "total", "mean_per_day"):
-        for d in (metric, *alt_defs):
-            if (statistic == "average") != (d.concept in LEVEL_CONCEPTS):
-                kind = "a level (averaged)" if d.concept in LEVEL_CONCEPTS else "a flow (added up)"
-                add(f"statistic '{statistic}' does not apply to {d.id}, which is {kind}")
     days = entry.get("days", "all")
     if days not in DAY_FILTERS:
         add(f"days '{days}' is not one of {', '.join(DAY_FILTERS)}")
-    window = entry.get("window")
-    start = end = None
-    if window not in (None, ""):
-        if not isinstance(window, dict) or set(window) != {"start", "end"}:
-            add("window must be a mapping with exactly start and end")
-        else:
-            start, end = _as_date(window["start"]), _as_date(window["end"])
-            if start is None or end is None:
-                add(f"window start/end must be valid dates YYYY-MM-DD (got {window['start']!r}, {window['end']!r})")
-            elif start > end:
-                add(f"window is inverted: start {start} is after end {end}")
+    _statistic_problems(statistic, metric, alt_defs, days, add)
+    start, end, window_days = _window(entry.get("window"), add)
     comparison = (_comparison(entry.get("comparison"), statistic, add, _unit(metric))
                   if entry.get("comparison") else None)
     for p in problems:
@@ -297,7 +352,8 @@ def _claim(entry: Any, index: int, line: int, seen: set[str], add_file) -> Claim
     return Claim(id=cid, text=" ".join(str(entry["text"]).split()), outlet=str(entry["outlet"]),
                  published_on=published, url=url.strip(), metric=metric, statistic=statistic,
                  window_start=start, window_end=end, comparison=comparison,
-                 speaker=entry.get("speaker"), alternatives=alt_defs, days=days, note=entry.get("note"))
+                 speaker=entry.get("speaker"), alternatives=alt_defs, days=days, note=entry.get("note"),
+                 window_days=window_days)
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when installed: ~10x faster

@@ -24,12 +24,12 @@ and fill in months), and says whether either changes it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 
+from icetrack.claims.reading import KIND_WORDS, Reading, fmt, interval_outcome, runs
 from icetrack.claims.registry import DAILY_ONLY, WEEKDAYS, Claim
 from icetrack.domain.catalogue import Definition
 from icetrack.metrics.evidence import observations_in_window, reported_targets
@@ -46,20 +46,6 @@ GRAIN_ORDER = {"day": 0, "month": 1, "period": 2, "fiscal_year": 3}
 # only be lower bounds for a national claim.
 NATIONAL_AORS = 20
 SUPPRESSION_THRESHOLD = DEFAULT_THRESHOLD
-
-
-@dataclass
-class Reading:
-    definition: Definition
-    role: str  # "speaker" or "alternative"
-    outcome: str  # supported | contradicted | inconclusive | unmeasured | disputed
-    value: float | None = None
-    kind: str | None = None
-    reason: str = ""
-    settled_by: str | None = None
-    coverage: dict[str, Any] = field(default_factory=dict)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    at: list[str] = field(default_factory=list)  # the day(s) a highest/lowest/matching value fell on
 
 
 class _Sources:
@@ -120,33 +106,6 @@ def _days(claim: Claim) -> list[date]:
     return [d for d in every if d.weekday() == WEEKDAYS.index(claim.days)]
 
 
-def _interval_outcome(value: float, kind: str, low: float, high: float) -> str:
-    lo, hi = {"lower_bound": (value, math.inf), "upper_bound": (0.0, value)}.get(kind, (value, value))
-    if low <= lo and hi <= high:
-        return "supported"
-    if hi < low or lo > high:
-        return "contradicted"
-    return "inconclusive"
-
-
-def _fmt(v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer() else f"{v:,.1f}"
-
-
-def _runs(days: list[date]) -> str:
-    """Consecutive days as ranges: '2025-01-20..2025-01-22, 2025-02-01'."""
-    out, i = [], 0
-    while i < len(days):
-        j = i
-        while j + 1 < len(days) and days[j + 1] - days[j] == timedelta(days=1):
-            j += 1
-        out.append(str(days[i]) if i == j else f"{days[i]}..{days[j]}")
-        i = j + 1
-    return ", ".join(out)
-
-
 def _row_dict(r, weight: float = 1.0) -> dict[str, Any]:
     return {"period_start": str(r.period_start)[:10], "period_end": str(r.period_end)[:10], "grain": r.grain,
             "value": float(r.value), "weight": round(weight, 6), "edition_id": r.edition_id,
@@ -161,7 +120,7 @@ def _daily(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high:
     by_day = {r.period_start: r for r in rows.itertuples() if r.period_start in wanted_set}
     covered = [d for d in wanted if d in by_day]
     missing = [d for d in wanted if d not in by_day]
-    reading.coverage = {"days_in_window": len(wanted), "days_covered": len(covered), "missing": _runs(missing)}
+    reading.coverage = {"days_in_window": len(wanted), "days_covered": len(covered), "missing": runs(missing)}
     reading.rows = [_row_dict(by_day[d]) for d in covered]
     if not covered:
         reading.outcome, reading.reason = "unmeasured", "no daily figure falls in the window"
@@ -185,7 +144,7 @@ def _daily(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high:
         total = sum(values.values())
         reading.value = total if stat == "total" else total / len(wanted)
         reading.kind = "exact" if complete else "lower_bound"
-    reading.outcome = _interval_outcome(reading.value, reading.kind, low, high)
+    reading.outcome = interval_outcome(reading.value, reading.kind, low, high)
 
 
 def _periodic(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high: float) -> None:
@@ -224,7 +183,7 @@ def _periodic(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, hi
         total = sum(float(r.value) * w for r, w, _ in used)
         reading.value = total if claim.statistic == "total" else total / window_days
         reading.kind = ("lower_bound" if covered_days < window_days else "estimate" if prorated else "exact")
-    reading.outcome = _interval_outcome(reading.value, reading.kind, low, high)
+    reading.outcome = interval_outcome(reading.value, reading.kind, low, high)
 
 
 def _fytd(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high: float) -> None:
@@ -241,7 +200,7 @@ def _fytd(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high: 
     reading.coverage = {"days_in_window": window_days, "days_covered": days}
     reading.value = float(r.value) if claim.statistic == "total" else float(r.value) / window_days
     reading.kind = "exact" if days == window_days else "lower_bound"
-    reading.outcome = _interval_outcome(reading.value, reading.kind, low, high)
+    reading.outcome = interval_outcome(reading.value, reading.kind, low, high)
 
 
 def _reported_target(con, claim: Claim, reading: Reading) -> None:
@@ -266,7 +225,7 @@ def _reported_target(con, claim: Claim, reading: Reading) -> None:
     reading.outcome = "supported" if n_ok == len(agree) else "contradicted" if n_ok == 0 else "disputed"
     differing = [r for r, ok in agree if not ok]
     if differing:
-        reading.reason = "; ".join(f"{r.reported_by} reported {_fmt(r.value_low)}-{_fmt(r.value_high)} "
+        reading.reason = "; ".join(f"{r.reported_by} reported {fmt(r.value_low)}-{fmt(r.value_high)} "
                                    f"({r.announced_on:%Y-%m-%d})" for r in differing)
 
 
@@ -305,7 +264,7 @@ def _person_level(sources: _Sources, claim: Claim, reading: Reading) -> None:
     else:
         reading.value, reading.kind = float(n_state), "exact" if national else "lower_bound"
     low, high = claim.comparison.bounds()
-    reading.outcome = _interval_outcome(reading.value, reading.kind, low, high)
+    reading.outcome = interval_outcome(reading.value, reading.kind, low, high)
     if suppressed:
         reading.value = None
 
@@ -401,7 +360,6 @@ def _at_publication(sources: _Sources, claim: Claim, readings: list[Reading],
                           "description": _describe(claim, r)} for r in then]}
 
 
-KIND_WORDS = {"exact": "", "estimate": "about ", "lower_bound": "at least ", "upper_bound": "at most "}
 
 
 def _describe(claim: Claim, r: Reading) -> str:
@@ -409,14 +367,14 @@ def _describe(claim: Claim, r: Reading) -> str:
     if r.outcome == "unmeasured":
         return f"{who}: {r.reason}" + (f"; {r.settled_by} would settle it" if r.settled_by else "")
     if claim.statistic == "reported_target":
-        reports = ", ".join(f"{x['reported_by']} {_fmt(x['value_low'])}-{_fmt(x['value_high'])}"
+        reports = ", ".join(f"{x['reported_by']} {fmt(x['value_low'])}-{fmt(x['value_high'])}"
                             for x in r.rows)
         return f"{who}: {r.coverage['agreeing']} of {r.coverage['reports']} reports agree ({reports})"
     if r.definition.cohort_states:
         cov = r.coverage
         scope = ("national" if cov["national"] else
                  f"only {cov['aors']} field offices, so a lower bound for the nation")
-        value = r.reason if cov["suppressed"] else f"{_fmt(r.value)}"
+        value = r.reason if cov["suppressed"] else f"{fmt(r.value)}"
         synthetic = " SYNTHETIC release," if cov["synthetic"] else ""
         return (f"{who}: {value} -> {r.outcome};{synthetic} release {cov['release_id']} (cut-off {cov['cutoff']}, "
                 f"{scope})")
@@ -430,17 +388,17 @@ def _describe(claim: Claim, r: Reading) -> str:
         coverage += f" (none for {cov['missing']})"
     if cov.get("prorated"):
         coverage += "; months cut by the window pro-rated by days"
-    return f"{who}: {stat} {KIND_WORDS[r.kind]}{_fmt(r.value)}{at} -> {r.outcome}{coverage}"
+    return f"{who}: {stat} {KIND_WORDS[r.kind]}{fmt(r.value)}{at} -> {r.outcome}{coverage}"
 
 
 def _summary(r: Reading, claim: Claim) -> str:
     """The evidence in a few words: '1,179 or more (2025-01-27)', 'about 7,032', or why there is none."""
     if claim.statistic == "reported_target":
-        return "; ".join(f"{x['reported_by']} {_fmt(x['value_low'])}-{_fmt(x['value_high'])}" for x in r.rows)
+        return "; ".join(f"{x['reported_by']} {fmt(x['value_low'])}-{fmt(x['value_high'])}" for x in r.rows)
     if r.value is None:
         return r.reason or "not measured"
     at = f" ({', '.join(r.at)})" if r.at else ""
-    return f"{KIND_WORDS[r.kind]}{_fmt(r.value)}{at}"
+    return f"{KIND_WORDS[r.kind]}{fmt(r.value)}{at}"
 
 
 def _evidence(r: Reading, claim: Claim) -> dict[str, Any]:
@@ -474,7 +432,7 @@ def _check(sources: _Sources, claim: Claim) -> dict[str, Any]:
         ref = _reference_value(claim)
         difference = {"absolute": speaker.value - ref,
                       "relative": (speaker.value - ref) / ref if ref else None,
-                      "of": f"{speaker.definition.ref} {claim.statistic} minus the claimed {_fmt(ref)}"}
+                      "of": f"{speaker.definition.ref} {claim.statistic} minus the claimed {fmt(ref)}"}
     applies = claim.statistic != "reported_target"
     shift = {"days": -SHIFT_DAYS, "applies": applies}
     if applies:

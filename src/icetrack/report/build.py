@@ -17,7 +17,8 @@ import jinja2
 
 from icetrack import __version__
 from icetrack.domain.catalogue import CATALOGUE
-from icetrack.figures import arrests, capacity, charts, claims, detention, outcomes
+from icetrack.figures import arrests, capacity, charts, claims, detention, ledger_tables, outcomes
+from icetrack.figures import ledger as targets_ledger
 from icetrack.domain.json_text import strict_json
 from icetrack.figures.result import http_url
 
@@ -68,6 +69,7 @@ def build_report(wh, by=None) -> str:
     targets = arrests.targets(wh, by=by)
     ledger = {"by": targets.detail["by"], "series": targets.detail["ledger"], "definitions": targets.definitions}
     notes = SourceNotes(_editions(wh))
+    picture = _picture_section(wh, notes)  # the first section: its editions get the first note numbers
     target_urls: dict[str, dict[str, Any]] = {}
     rows = []
     for s in ledger["series"]:
@@ -89,6 +91,7 @@ def build_report(wh, by=None) -> str:
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         warehouse=str(wh.path),
         ledger=ledger,
+        picture=picture,
         headline=headline,
         rows=rows,
         charts=headline_charts,
@@ -101,6 +104,22 @@ def build_report(wh, by=None) -> str:
         targets=list(target_urls.values()),
         notes=notes.notes(),
     )
+
+
+def _picture_section(wh, notes: SourceNotes) -> dict[str, Any]:
+    """The monthly picture the report opens on: ICE arrests per day since October 2023 against the daily arrest
+    goal in force, the sentences a reporter can quote, the latest twelve months and the other targets."""
+    result = targets_ledger.picture(wh)
+    try:
+        svg = charts.render(charts.spec(targets_ledger.picture_spec(result)), "svg")
+    except charts.NothingToDraw as e:
+        svg, message = None, str(e)
+    else:
+        message = None
+    return {"svg": svg, "message": message, "notes": [notes.cite(e["edition_id"]) for e in result.editions],
+            "sentences": ledger_tables.arrest_sentences(result), "months": ledger_tables.recent_months(result),
+            "others": ledger_tables.other_targets(result), "synthetic": result.synthetic,
+            "definitions": ledger_tables.definition_items(result.detail["ledger"]["definitions"])}
 
 
 def _claims_section(wh, notes: SourceNotes) -> list[dict[str, Any]]:
