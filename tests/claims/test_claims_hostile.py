@@ -157,7 +157,7 @@ def test_explicit_tags_and_huge_integers_are_one_line(value):
 def test_a_statistic_that_is_not_text_is_a_problem_not_a_crash():
     found = problems(claims_file(entry("x").replace("statistic: max_day", "statistic: [max_day]")))
     assert found == ["c.yaml: claim 'x' (entry 1, line 3): statistic '['max_day']' is not one of "
-                     "total, mean_per_day, max_day, min_day, any_day, average, reported_target"]
+                     "total, mean_per_day, max_day, min_day, any_day, average, reported_target, cumulative"]
 
 
 def test_a_file_within_the_limits_still_loads(tmp_path):
@@ -165,4 +165,4 @@ def test_a_file_within_the_limits_still_loads(tmp_path):
     path.write_text(claims_file(entry("a"), entry("b", "{op: approximately, value: 1100, tolerance: 5%}")))
     assert [(c.id, c.comparison.bounds()) for c in load_claims(path)] == [("a", (1.0, float("inf"))),
                                                                           ("b", (1045.0, 1155.0))]
-    assert len(load_claims()) == 9  # the bundled file
+    assert len(load_claims()) == 11  # the bundled files: 9 NBC-era claims, 2 running counts

@@ -57,7 +57,8 @@ COMMANDS: list[tuple[str, str, list[str]]] = [
 # JSON API on the synthetic warehouse (charts are compared by their data, not their encoding, which changes).
 ENDPOINTS: list[str] = [
     "/api/sources", "/api/measures", "/api/series/book_ins?agency=ICE", "/api/series/book_ins?vintage=all&agency=ICE",
-    "/api/revisions/book_ins?period=2025-01&agency=ICE", "/api/targets", "/api/daily/ice_posted_arrests",
+    "/api/revisions/book_ins?period=2025-01&agency=ICE", "/api/targets", "/api/targets/daily",
+    "/api/daily/ice_posted_arrests",
     "/api/daily/ice_posted_arrests?shift=1", "/api/detention/book_ins", "/api/detention/book_outs",
     "/api/detention/detained", "/api/detention/book_ins?fiscal_year=2025&agency=ICE",
     "/api/outcomes/funnel", "/api/outcomes/funnel?breakdown=aor",

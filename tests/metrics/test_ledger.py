@@ -263,3 +263,34 @@ def test_shared_workbooks_january_2025(shared_data, tmp_path):
         doc = ledger(wh.ibis(), "month", series=["book_ins.ice_arrested"])
     jan = _by_start(_series(doc, "book_ins.ice_arrested")["periods"])["2025-01-01"]
     assert (jan["total"], jan["per_day"]) == (11753, 379.1)
+
+
+# --- person-level releases ------------------------------------------------------------------------------------
+
+def test_person_level_daily_arrests_suppressed_and_synthetic(synthetic_warehouse):
+    from icetrack.figures import ledger as figure
+
+    with open_warehouse(synthetic_warehouse, read_only=True) as wh:
+        shown = figure.ledger(wh, "month", series=["arrests.person_level"], threshold=1)
+        default = figure.ledger(wh, "month", series=["arrests.person_level"])
+        pt = __import__("icetrack.warehouse.engines", fromlist=["x"]).duckdb_tables(wh)
+        episodes = pt.episodes.filter(~pt.episodes.duplicate_likely).to_pandas()
+        shares = ledger_series.person_monthly_share(pt, ledger_series.national_releases(pt)[0], 10)
+    s = _series(shown.detail["ledger"], "arrests.person_level")
+    # One arrest per 24-hour episode: the months add up to the episodes of the release within its cut-off.
+    assert sum(p["total"] for p in s["periods"]) == len(episodes[episodes.apprehension_date <= "2025-03-31 23:59:59"])
+    assert shown.synthetic and any("SYNTHETIC" in n["note"] for n in s["notes"])
+    # At the default threshold (10) a month holding any day below it is suppressed whole: no published month
+    # total lets a reader recompute a small day.
+    d = _series(default.detail["ledger"], "arrests.person_level")
+    assert all(p["suppressed"] == (p["total"] is None) for p in d["periods"])
+    assert any(p["suppressed"] for p in d["periods"])
+    assert ((shares.share_low <= shares.share) & (shares.share <= shares.share_high)).all() and len(shares) == 6
+
+
+def test_a_synthetic_release_never_moves_the_estimate(synthetic_warehouse, bundled_warehouse):
+    docs = []
+    for path in (synthetic_warehouse, bundled_warehouse):
+        with open_warehouse(path, read_only=True) as wh:
+            docs.append(ledger(wh.ibis(), "month", series=["arrests.estimated"], since=date(2024, 10, 1)))
+    assert _series(docs[0], "arrests.estimated")["periods"] == _series(docs[1], "arrests.estimated")["periods"]

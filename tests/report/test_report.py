@@ -29,8 +29,9 @@ def test_report_is_self_contained_with_chart_table_and_sources(icetrack, tmp_pat
     assert not re.search(r'src="https?://', html)
     assert "7,314" in html and "1,179" in html and "3,486" in html
     assert "2025-01-27" in html and "2025-01-26" in html  # both readings of the peak day
-    # every loaded edition (bundled references and national workbook figures) is cited once
-    assert len(re.findall(r'<li id="note-\d+">', html)) == len(set(re.findall(r'<li id="note-(\d+)">', html))) == 34
+    # every loaded edition (bundled references, with the FY2019 and FY2023 annual reports the estimate's share
+    # rests on, and national workbook figures) is cited once
+    assert len(re.findall(r'<li id="note-\d+">', html)) == len(set(re.findall(r'<li id="note-(\d+)">', html))) == 36
     assert "nbcconnecticut.com" in html and "Washington Post" in html
     assert "Definitions" in html and "not an arrest" in html
     # the claims section: the "just 1,100" claim with ICE's own 1,179 against it, citing the posts' edition
@@ -39,7 +40,8 @@ def test_report_is_self_contained_with_chart_table_and_sources(icetrack, tmp_pat
     row = row[:row.index("</tr>")]
     assert 'class="verdict-contradicted">contradicted' in row and "at least 1,179 (2025-01-27)" in row
     assert re.search(r'<sup><a href="#note-\d+">', row)
-    assert claims.count('class="verdict-') == 9 and "becomes not checkable" in claims
+    # nine NBC-era claims and two running counts (every bundled claims file)
+    assert claims.count('class="verdict-') == 11 and "becomes not checkable" in claims
 
 
 def test_chart_png_and_svg_are_real_pictures(icetrack, tmp_path):
@@ -80,3 +82,43 @@ def test_report_capacity_section_and_what_it_lacks(warehouse_path, monkeypatch):
         html = build_report(wh)
     assert ("The capacity model is not shown: beds not given and the warehouse holds no funded_detention_beds "
             "figure.") in html
+
+
+def _cells(row_html: str) -> list[str]:
+    """The text of each cell of one table row."""
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row_html, re.S)]
+
+
+def test_report_opens_on_the_monthly_picture(bundled_warehouse):
+    """Issue 15: the first section and the first chart are ICE arrests per day by month against the goal in
+    force, with the sentences, the latest twelve months and the other targets; January 2025 is one link down."""
+    with open_warehouse(bundled_warehouse, read_only=True) as wh:
+        html = build_report(wh)
+    first_h2 = re.search(r"<h2[^>]*>(.*?)</h2>", html).group(0)
+    assert first_h2 == '<h2 id="monthly">ICE arrests per day, month by month, against the goal in force</h2>'
+    section = html[html.index('<h2 id="monthly">'):html.index('<h2 id="january-2025">')]
+    assert section.index("<svg") < section.index("<table")  # the monthly chart comes first ...
+    assert html.index("<svg") > html.index('<h2 id="monthly">')  # ... and is the page's first chart
+    assert "ICE arrests per day, October 2023 - April 2026" in section[:section.index("</svg>")]
+    sentences = re.findall(r"<li>(.*?)</li>", section[:section.index("</ul>")], re.S)
+    assert sentences[0].startswith(
+        "ICE-arrested book-ins averaged 955 a day in March 2026, 32% of the 3,000 arrests a day (White House goal, "
+        "May 2025); estimated ICE arrests 1,196 a day (interval 997-1,921")
+    assert '<a href="#january-2025">' in section  # the January 2025 view is one click down
+    months = section[section.index("<h3>The latest twelve months</h3>"):]
+    rows = re.findall(r"<tr><td class=\"l\">.*?</tr>", months[:months.index("</table>")], re.S)
+    assert len(rows) == 12
+    assert _cells(rows[0])[:3] == ["April 2026", "4 of 30 partial (to 2026-04-04)", "930"]
+    march = _cells(rows[1])
+    assert march[:4] == ["March 2026", "31 of 31", "955", "1,196 (997–1,921)"]
+    assert march[4].startswith("3,000 a day 3,000 arrests a day (White House goal, May 2025)")
+    assert march[5:] == ["32%", "40% (33–64%)"]
+    may = _cells(rows[-1])  # the goal rose from 1,200-1,500 to 3,000 on May 21: the day-weighted mean
+    assert may[0] == "May 2025" and may[4].startswith("1,839–2,032 a day")
+    others = section[section.index("<h3>Removals and detention against their targets</h3>"):]
+    assert "ICE removals (rate between editions) averaged 1,286 a day in March 2026, 47% of the 1 million" in others
+    assert "Average daily population was 60,931 people on average in August 2025, 147% of the Funded" in others
+    # the ledger's definitions, and the January 2025 view after the picture
+    assert "How the monthly ledger reads each series" in html and "<em>Target in force</em>" in html
+    assert html.index('<h2 id="january-2025">') < html.index("Daily arrests posted by ICE against the announced")

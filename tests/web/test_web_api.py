@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import socket
 import subprocess
 import sys
@@ -79,14 +80,86 @@ def test_daily_series_shifted_back_one_day(client):
     assert (top["value"], top["day"], top["shift_days"]) == (1179, "2025-01-26", 1)
 
 
-def test_targets_ledger_and_csv(client):
-    body = client.get("/api/targets").json()
+def test_daily_targets_ledger_and_csv(client):
+    """The January 2025 ledger of daily series (the old /api/targets) is kept at /api/targets/daily."""
+    body = client.get("/api/targets/daily").json()
     nbc = [r for r in body["rows"] if r["target_id"] == "nbc_daily_quota_2025" and r["measure"] == "ice_posted_arrests"
            and r["variant"] == "as_published"]
     assert len(nbc) == 1
     assert (nbc[0]["value_low"], nbc[0]["value_high"]) == (1200, 1400)
     assert nbc[0]["days_meeting_low"] == 0 and nbc[0]["total"] == 7314 and nbc[0]["shortfall_low"] == 1200 * 9 - 7314
-    assert_csv_matches_json(client, "/api/targets")
+    assert_csv_matches_json(client, "/api/targets/daily")
+
+
+def _series(doc: dict, series_id: str) -> dict:
+    (found,) = [s for s in doc["series"] if s["series_id"] == series_id]
+    return found
+
+
+def test_targets_ledger_by_month(client):
+    r = client.get("/api/targets?grain=month")
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc == client.get("/api/targets").json()  # month is the default grain
+    assert (doc["grain"], doc["grain_text"]) == ("month", "each calendar month")
+    assert {"definitions", "readings", "targets", "not_readable", "not_loaded", "provenance"} <= doc.keys()
+    book_ins = _series(doc, "book_ins.ice_arrested")
+    (january,) = [p for p in book_ins["periods"] if p["period_start"] == "2025-01-01"]
+    assert (january["per_day"], january["total"], january["days_covered"]) == (379.1, 11753, 31)
+    goal = next(t for t in book_ins["targets"] if t["track"] == "daily_arrest_goal")
+    (march,) = [p for p in goal["periods"] if p["period_start"] == "2026-03-01"]
+    assert (march["per_day"], march["in_force"], march["attainment_low_pct"]) == (
+        955.0, ["white_house_goal_3000_2025"], 31.8)
+    estimate = _series(doc, "arrests.estimated")
+    assert estimate["bridge"]["bridge"].startswith("arrests.from_book_ins")
+    # the synthetic release's arrests are a series of their own, marked in the provenance
+    assert doc["provenance"]["synthetic"] is True
+
+
+def test_targets_ledger_filters_and_csv(client):
+    url = "/api/targets?grain=fytd&series=book_ins.ice_arrested&target=white_house_goal_3000_2025&since=2025-10-01"
+    doc = client.get(url).json()
+    assert doc["grain"] == "fytd" and doc["since"] == "2025-10-01"
+    (series,) = doc["series"]
+    assert series["series_id"] == "book_ins.ice_arrested" and series["periods"][0]["period_end"] >= "2025-10-01"
+    assert [t["target_id"] for t in doc["targets"]] == ["white_house_goal_3000_2025"]
+    rows = csv_rows(client.get(url + "&format=csv"))
+    from icetrack.figures.ledger import ROW_FIELDS
+
+    assert list(rows[0]) == list(ROW_FIELDS)
+    assert {r["series_id"] for r in rows} == {"book_ins.ice_arrested"}
+    assert {r["track"] for r in rows} == {"daily_arrest_goal"}
+    march = [r for r in csv_rows(client.get("/api/targets?series=book_ins.ice_arrested&format=csv"))
+             if r["period_start"] == "2026-03-01" and r["track"] == "daily_arrest_goal"]
+    assert [(r["per_day"], r["target_low"], r["in_force"]) for r in march] == [
+        ("955.0", "3000.0", "white_house_goal_3000_2025")]
+
+
+@pytest.mark.parametrize("url, message", [
+    ("/api/targets?grain=week&series=book_ins.ice_arrested",
+     "series 'book_ins.ice_arrested' is published per month; it cannot be read per week (readable: month, fytd)"),
+    ("/api/targets?target=no_such_target", "target 'no_such_target' is not loaded (known: "),
+    ("/api/targets?series=no.such.series", "series 'no.such.series' is not one of "),
+    ("/api/targets?grain=decade", "grain 'decade' is not one of day, week, month, fytd"),
+])
+def test_targets_ledger_refuses_what_it_cannot_form_with_a_one_line_400(client, url, message):
+    r = client.get(url)
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert detail.startswith(message) and "\n" not in detail
+
+
+def test_picture_endpoint_and_chart(client):
+    body = client.get("/api/picture").json()
+    assert body["since"] == "2023-10-01" and body["ledger"]["grain"] == "month"
+    assert body["sentences"][0].startswith("ICE-arrested book-ins averaged 955 a day in March 2026, 32% of the 3,000")
+    assert {s["series_id"] for s in body["ledger"]["series"]} >= {"book_ins.ice_arrested", "arrests.estimated"}
+    chart = client.get("/api/charts/picture").json()
+    assert chart["spec"]["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    assert "ICE arrests per day" in str(chart["spec"]["title"]) and chart["source_note"].startswith("Source:")
+    assert chart["csv_url"] == "/api/picture?format=csv"
+    rows = csv_rows(client.get(chart["csv_url"]))
+    assert {r["series_id"] for r in rows} >= {"book_ins.ice_arrested", "arrests.estimated"}
 
 
 def test_revisions_settle_at_the_latest_value(client):
@@ -152,6 +225,13 @@ def test_survival_curves_stop_below_the_threshold(client):
     ("/api/revisions/book_ins?period=2025-13", 422),
     ("/api/revisions/book_ins", 422),
     ("/api/targets?by=tomorrow", 422),
+    ("/api/targets?by=1990-01-01", 422),
+    ("/api/targets?since=2999-01-01", 422),
+    ("/api/targets?series=" + "x" * 81, 422),
+    ("/api/targets?" + "&".join(["target=t"] * 9), 422),
+    ("/api/targets?grain=year", 400),
+    ("/api/targets?target=no_such_target", 400),
+    ("/api/targets/daily?by=tomorrow", 422),
     ("/api/daily/book_ins", 404),
     ("/api/daily/ice_posted_arrests?shift=2", 422),
     ("/api/detention/everything", 422),
@@ -244,6 +324,28 @@ def test_capacity_endpoints(client):
     assert client.get("/api/capacity/goal-seek?removals_per_year=600000&solve_for=sql").status_code == 422
 
 
+def test_first_page_opens_on_the_monthly_picture(client):
+    html = client.get("/").text
+    boxes = re.findall(r'<section class="chart-box" id="chart-(\w+)" data-chart="(\w+)"', html)
+    assert boxes == [("picture", "picture")]  # the first (and only) chart on the page is the monthly picture
+    assert '<script src="/vendor/vega-embed.js"></script>' in html  # drawn in the browser like every chart
+    assert html.index('data-chart="picture"') < html.index('id="sentences"') < html.index('id="recent-months"')
+    sentences = re.findall(r"<li>(.*?)</li>", html[html.index('id="sentences"'):html.index("</ul>",
+                                                                                         html.index('id="sentences"'))])
+    assert sentences[0].startswith("ICE-arrested book-ins averaged 955 a day in March 2026, 32% of the 3,000 "
+                                   "arrests a day (White House goal, May 2025)")
+    march = re.search(r'<tr data-month="2026-03">(.*?)</tr>', html, re.S).group(1)
+    cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                                                         march, re.S)]
+    assert cells[:4] == ["March 2026", "31 of 31", "955", "1,196 (997–1,921)"] and cells[5] == "32%"
+    assert len(re.findall(r'<tr data-month="', html)) == 12
+    assert "ICE removals (rate between editions) averaged 1,286 a day in March 2026" in html
+    assert '<a id="to-january-2025" href="/arrests">' in html  # the January 2025 view is one click away
+    assert 'href="/api/targets?format=csv"' in html
+    january = client.get("/arrests").text
+    assert "January 2025" in january and 'href="/api/targets/daily?format=csv"' in january
+
+
 def test_pages_render(client):
     for url in ("/", "/arrests?shift=1", "/detention?fiscal_year=2025&agency=ICE", "/outcomes?period=week",
                 "/claims", "/capacity", "/sources"):
@@ -261,7 +363,8 @@ def test_server_connection_cannot_write_and_the_file_is_unchanged(synthetic_ware
     before = hashlib.sha256(synthetic_warehouse.read_bytes()).hexdigest()
     app = create_app(synthetic_warehouse)
     with TestClient(app) as c:
-        for url in ("/", "/api/targets", "/api/outcomes/funnel", "/api/charts/cif", "/api/sources?format=csv"):
+        for url in ("/", "/api/targets", "/api/targets/daily", "/api/outcomes/funnel", "/api/charts/cif",
+                    "/api/sources?format=csv"):
             assert c.get(url).status_code == 200
         with app.state.store.session():  # the server's connection is open only inside a session
             con = app.state.store.warehouse().con

@@ -32,7 +32,7 @@ pytestmark = [
     pytest.mark.skipif(sync_playwright is None, reason="the playwright Python package is not installed"),
 ]
 
-PAGES = {"/": 0, "/arrests": 1, "/detention": 3, "/outcomes?period=week": 3, "/claims": 1, "/capacity": 1,
+PAGES = {"/": 1, "/arrests": 1, "/detention": 3, "/outcomes?period=week": 3, "/claims": 1, "/capacity": 1,
          "/sources": 0}
 
 
@@ -137,6 +137,33 @@ def test_every_page_loads_and_draws_its_charts(page, server):
                 assert "Source:" in box.locator(".source-note").inner_text()
         colours, ink = distinct_colours(page, page.screenshot(full_page=True))
         assert colours > 20 and ink > 0.02, (path, colours, ink)
+
+
+def test_first_page_opens_on_the_monthly_picture_and_links_to_january_2025(page, server):
+    page.goto(server + "/")
+    wait_for_charts(page, 1)
+    first = page.locator(".chart-box").first
+    assert first.get_attribute("data-chart") == "picture"
+    w, h = chart_size(page, "picture")
+    assert w > 400 and h > 200, (w, h)
+    drawn = page.locator("#chart-picture .chart svg.marks")
+    assert "ICE arrests per day, October 2023" in drawn.inner_html()
+    # the chart sits above the sentences and the table of the latest months
+    y = {sel: page.locator(sel).bounding_box()["y"] for sel in ("#chart-picture", "#sentences", "#recent-months")}
+    assert y["#chart-picture"] < y["#sentences"] < y["#recent-months"]
+    sentences = page.locator("#sentences li").all_inner_texts()
+    assert sentences[0].startswith("ICE-arrested book-ins averaged 955 a day in March 2026, 32% of the 3,000")
+    march = page.locator('#recent-months tr[data-month="2026-03"] td').all_inner_texts()
+    assert march[:3] == ["March 2026", "31 of 31", "955"]
+    assert page.locator("#chart-picture .download-csv").get_attribute("href") == "/api/picture?format=csv"
+    # one click down: the January 2025 view of ICE's daily posts
+    assert page.locator("#to-january-2025").get_attribute("href") == "/arrests"
+    # Waiting for the DOM, not the 'load' event: the page's scripts may load slowly on a busy machine.
+    with page.expect_navigation(url=server + "/arrests", wait_until="domcontentloaded", timeout=60_000):
+        page.click("#to-january-2025")
+    wait_for_charts(page, 1)
+    assert page.locator("h1").inner_text().startswith("January 2025")
+    assert "as published" in page.locator("#chart-arrests .chart").inner_html()
 
 
 def test_filter_updates_chart_url_and_permalink(page, server):

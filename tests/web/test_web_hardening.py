@@ -1,6 +1,6 @@
 """The dashboard's defences, on a warehouse loaded through the real CLI with hostile labels, notes, URLs and file
 names: security headers on every response, escaped pages, CSV cells a spreadsheet reads as text, standard
-JSON, a bounded and cheap ``/api/targets?by=``, and a warehouse other processes can read and write while the
+JSON, a bounded and cheap ``/api/targets/daily?by=``, and a warehouse other processes can read and write while the
 server runs (it holds the file only while computing; 503 with Retry-After while a writer has it)."""
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ ROUTES = [("page", "/", 200), ("chart page", "/arrests", 200), ("sources page", 
           ("chart SVG", "/api/charts/book_ins?format=svg", 200), ("static script", "/static/app.js", 200),
           ("static style", "/static/app.css", 200), ("vega bundle", "/vendor/vega-embed.js", 200),
           ("OpenAPI", "/openapi.json", 200), ("not found", "/api/series/no_such_measure", 404),
-          ("invalid", "/api/targets?by=tomorrow", 422), ("no such route", "/no/such/page", 404)]
+          ("invalid", "/api/targets?by=tomorrow", 422), ("bad ledger request", "/api/targets?grain=decade", 400),
+          ("no such route", "/no/such/page", 404)]
 
 
 @pytest.mark.parametrize("family, url, status", ROUTES, ids=[r[0] for r in ROUTES])
@@ -97,6 +98,9 @@ def test_pages_show_hostile_text_as_text(client):
     scripts = [(a.get("src"), a) for tag, a in page.elements if tag == "script"]
     assert [src for src, _ in scripts] == ["/vendor/vega-embed.js", "/static/app.js"]
     assert SCRIPT in "".join(page.text) and FORMULA in "".join(page.text)  # the targets' labels, as text
+    # the first page's sentences name every target in force, the hostile ones included: as text
+    first = assert_nothing_injected(client.get("/").text, allowed_tags=frozenset({"script"}))
+    assert SCRIPT in "".join(first.text) and FORMULA in "".join(first.text)
     sources = assert_nothing_injected(client.get("/sources").text)
     text = "".join(sources.text)
     assert TARGETS_FILE in text and FIGURES_FILE in text
@@ -113,7 +117,7 @@ def runs_in_a_spreadsheet(value) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_START)
 
 
-@pytest.mark.parametrize("url", ["/api/targets", "/api/series/ice_posted_arrests", "/api/sources"])
+@pytest.mark.parametrize("url", ["/api/targets/daily", "/api/series/ice_posted_arrests", "/api/sources"])
 def test_csv_downloads_write_formulas_as_text_and_numbers_as_numbers(client, url):
     rows = client.get(url).json()["rows"]
     cells = csv_rows(client.get(f"{url}?format=csv"))
@@ -130,7 +134,7 @@ def test_csv_downloads_write_formulas_as_text_and_numbers_as_numbers(client, url
                 assert written[k] == ("" if v is None else str(v)), (k, v, written[k])
                 negative += isinstance(v, (int, float)) and v < 0
     assert neutralised  # the hostile labels, notes and field-office names are in each of these tables
-    if url == "/api/targets":
+    if url == "/api/targets/daily":
         assert negative  # shortfalls above a target are negative numbers, and stay numbers
         labels = {r["target_id"]: r["target_label"] for r in cells}
         assert labels["hostile_formula"] == "'" + FORMULA
@@ -141,16 +145,16 @@ def test_json_is_standard_json_with_null_for_what_has_no_value(client):
     body = strict_json(client.get("/api/detention/removal_share").text)
     (zero,) = [r for r in body["rows"] if r["month"].startswith("2017-01")]
     assert zero["book_outs"] == 0 and zero["removal_share"] is None  # 0 / 0
-    for url in ("/api/charts/book_outs", "/api/targets", "/openapi.json"):
+    for url in ("/api/charts/book_outs", "/api/targets", "/api/targets/daily", "/api/picture", "/openapi.json"):
         strict_json(client.get(url).text)
     assert json_bytes({"a": float("nan"), "b": [float("inf"), -float("inf"), 1.5]}) == \
         b'{"a": null, "b": [null, null, 1.5]}'
 
 
-# -- /api/targets?by= ---------------------------------------------------------------------------------------
+# -- /api/targets/daily?by= ---------------------------------------------------------------------------------
 def test_targets_by_outside_the_data_is_one_line_422(client):
     for by in ("1990-01-01", "2999-12-31", "2025-01-01"):
-        r = client.get(f"/api/targets?by={by}")
+        r = client.get(f"/api/targets/daily?by={by}")
         assert r.status_code == 422, (by, r.text)
         detail = r.json()["detail"]
         assert "\n" not in detail and f"by {by} is outside" in detail
@@ -159,12 +163,12 @@ def test_targets_by_outside_the_data_is_one_line_422(client):
 def test_targets_by_answers_what_the_ledger_computes_for_that_date(client):
     store = client.app.state.store
     for by in ("2025-01-25", "2025-01-31", "2025-02-01", "2025-03-31", "2026-06-30"):
-        got = strict_json(client.get(f"/api/targets?by={by}").text)
+        got = strict_json(client.get(f"/api/targets/daily?by={by}").text)
         with store.session():
             expected = strict_json(json_bytes(arrests.targets(store.warehouse(), date.fromisoformat(by)).as_json()))
         assert got == expected, by
         assert got["by"] == by and {r["pace_by"] for r in got["rows"]} == {by}
-        assert csv_rows(client.get(f"/api/targets?by={by}&format=csv"))[0]["pace_by"] == by
+        assert csv_rows(client.get(f"/api/targets/daily?by={by}&format=csv"))[0]["pace_by"] == by
 
 
 def test_a_hundred_dates_cost_one_ledger_computation(hostile, monkeypatch):
@@ -177,7 +181,7 @@ def test_a_hundred_dates_cost_one_ledger_computation(hostile, monkeypatch):
     with TestClient(app) as c:
         for _ in range(100):
             day = date(1990, 1, 1) + timedelta(days=rnd.randrange(60 * 365))
-            status = c.get(f"/api/targets?by={day}").status_code
+            status = c.get(f"/api/targets/daily?by={day}").status_code
             statuses[status] = statuses.get(status, 0) + 1
     app.state.store.close()
     assert set(statuses) == {200, 422} and sum(statuses.values()) == 100

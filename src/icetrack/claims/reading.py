@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import pandas as pd
+
 from icetrack.domain.catalogue import Definition
 
 KIND_WORDS = {"exact": "", "estimate": "about ", "lower_bound": "at least ", "upper_bound": "at most "}
@@ -62,3 +64,13 @@ def runs(days: list[date]) -> str:
         out.append(str(days[i]) if i == j else f"{days[i]}..{days[j]}")
         i = j + 1
     return ", ".join(out)
+
+
+def row_dict(r, weight: float = 1.0) -> dict[str, Any]:
+    """One observation a reading rests on (a row of :func:`icetrack.metrics.evidence.observations_in_window`),
+    with the share of it the reading counts."""
+    return {"period_start": str(r.period_start)[:10], "period_end": str(r.period_end)[:10], "grain": r.grain,
+            "value": float(r.value), "weight": round(weight, 6), "edition_id": r.edition_id,
+            "as_of": None if pd.isna(r.as_of) else str(r.as_of)[:10],
+            "published_on": None if pd.isna(r.published_on) else str(r.published_on)[:10],
+            "source": r.publisher, "url": r.source_url}

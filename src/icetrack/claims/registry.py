@@ -435,11 +435,25 @@ def parse_claims(text: str, file: str | Path) -> list[Claim]:
     return [c for c in claims if c is not None]
 
 
+def bundled_claims() -> list[Claim]:
+    """The claims of every bundled file (``*.yaml`` in the package's claims folder), in file-name order; an
+    id used in two files is a problem of the later file."""
+    folder = resources.files("icetrack").joinpath(*BUNDLED_FOLDER)
+    claims: list[Claim] = []
+    for resource in sorted((r for r in folder.iterdir() if r.name.endswith(".yaml")), key=lambda r: r.name):
+        found = parse_claims(resource.read_text(encoding="utf-8"), resource.name)
+        seen = {c.id for c in claims}
+        repeated = [f"claim '{c.id}': id is used by an earlier bundled file" for c in found if c.id in seen]
+        if repeated:
+            raise ClaimsFileError(resource.name, repeated)
+        claims += found
+    return claims
+
+
 def load_claims(path: str | Path | None = None) -> list[Claim]:
-    """The claims of a file, or the bundled claims (the February 2025 NBC News article) when ``path`` is None."""
+    """The claims of a file, or every bundled claim (:func:`bundled_claims`) when ``path`` is None."""
     if path is None:
-        resource = resources.files("icetrack") / "data" / "claims" / BUNDLED
-        return parse_claims(resource.read_text(encoding="utf-8"), BUNDLED)
+        return bundled_claims()
     path = Path(path)
     try:
         check_file(path, max_bytes=MAX_CLAIMS_FILE_BYTES, what="claims file")

@@ -16,6 +16,10 @@ measure is *unmeasured* and names the source that would settle it. The verdict:
 - otherwise the speaker's reading when it is decisive;
 - otherwise ``not checkable`` (with what is missing).
 
+A cumulative claim (``statistic: cumulative``) is read as ICE arrests estimated from book-ins (the speaker's
+reading) and as ICE-arrested book-ins (its lower bound) by :mod:`icetrack.claims.cumulative`, which also says
+which definition of 'arrests' would make it true.
+
 Every verdict is recomputed with the dates of daily figures moved back one day (a post may describe the
 previous day), and on the figures published by the day the claim was made (later editions revise figures
 and fill in months), and says whether either changes it.
@@ -24,12 +28,14 @@ and fill in months), and says whether either changes it.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 
-from icetrack.claims.reading import KIND_WORDS, Reading, fmt, interval_outcome, runs
+from icetrack.claims.cumulative import LOWER_BOUND, cumulative_readings, definition_note
+from icetrack.claims.reading import KIND_WORDS, Reading, fmt, interval_outcome, row_dict, runs
 from icetrack.claims.registry import DAILY_ONLY, WEEKDAYS, Claim
 from icetrack.domain.catalogue import Definition
 from icetrack.metrics.evidence import observations_in_window, reported_targets
@@ -56,6 +62,7 @@ class _Sources:
         self.wh, self.con, self.include_synthetic = wh, wh.ibis(), include_synthetic
         self._releases: tuple[Any, pd.DataFrame | None, str] | None = None
         self._counts: dict[tuple, tuple[int, int]] = {}
+        self._shares: tuple[pd.DataFrame | None, frozenset[str]] | None = None
 
     def releases(self) -> tuple[Any, pd.DataFrame | None, str]:
         """(PersonTables, one row per usable release with its arrest span and field offices, reason if none)."""
@@ -79,6 +86,19 @@ class _Sources:
         spans = a.group_by("release_id").aggregate(first=a.apprehension_date.min(), last=a.apprehension_date.max(),
                                                    aors=a.apprehension_aor.nunique()).to_pandas()
         return pt, spans.merge(releases, on="release_id"), ""
+
+    def monthly_shares(self) -> tuple[pd.DataFrame | None, frozenset[str]]:
+        """The bridge's person-level rule: per month of each usable national release, the share of its arrests
+        booked into detention (None when there is none), and the ids of the synthetic releases among them."""
+        if self._shares is None:
+            from icetrack.metrics.ledger_series import person_monthly_share
+
+            pt, spans, _ = self.releases()
+            national = [] if spans is None else list(spans[spans.aors >= NATIONAL_AORS].itertuples())
+            parts = [person_monthly_share(pt, r.release_id, SUPPRESSION_THRESHOLD) for r in national]
+            self._shares = (pd.concat(parts) if parts else None,
+                            frozenset(r.release_id for r in national if r.synthetic))
+        return self._shares
 
     def cohort_counts(self, release_id: str, start: date, end: date, states: tuple[str, ...]) -> tuple[int, int]:
         """(cohort arrests in [start, end], those in ``states``) of one release."""
@@ -106,14 +126,6 @@ def _days(claim: Claim) -> list[date]:
     return [d for d in every if d.weekday() == WEEKDAYS.index(claim.days)]
 
 
-def _row_dict(r, weight: float = 1.0) -> dict[str, Any]:
-    return {"period_start": str(r.period_start)[:10], "period_end": str(r.period_end)[:10], "grain": r.grain,
-            "value": float(r.value), "weight": round(weight, 6), "edition_id": r.edition_id,
-            "as_of": None if pd.isna(r.as_of) else str(r.as_of)[:10],
-            "published_on": None if pd.isna(r.published_on) else str(r.published_on)[:10],
-            "source": r.publisher, "url": r.source_url}
-
-
 def _daily(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high: float) -> None:
     wanted = _days(claim)
     wanted_set = set(wanted)
@@ -121,7 +133,7 @@ def _daily(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high:
     covered = [d for d in wanted if d in by_day]
     missing = [d for d in wanted if d not in by_day]
     reading.coverage = {"days_in_window": len(wanted), "days_covered": len(covered), "missing": runs(missing)}
-    reading.rows = [_row_dict(by_day[d]) for d in covered]
+    reading.rows = [row_dict(by_day[d]) for d in covered]
     if not covered:
         reading.outcome, reading.reason = "unmeasured", "no daily figure falls in the window"
         return
@@ -168,7 +180,7 @@ def _periodic(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, hi
             continue
         used.append((r, weight, overlap))
         covered_days += overlap
-    reading.rows = [_row_dict(r, w) for r, w, _ in used]
+    reading.rows = [row_dict(r, w) for r, w, _ in used]
     reading.coverage = {"days_in_window": window_days, "days_covered": covered_days,
                         "prorated": prorated, "periods_too_coarse": too_coarse}
     if not used:
@@ -196,7 +208,7 @@ def _fytd(claim: Claim, reading: Reading, rows: pd.DataFrame, low: float, high: 
         return
     r = next(inside.sort_values(["period_end", "period_start"], ascending=[False, True]).itertuples())
     days = (r.period_end - r.period_start).days + 1
-    reading.rows = [_row_dict(r)]
+    reading.rows = [row_dict(r)]
     reading.coverage = {"days_in_window": window_days, "days_covered": days}
     reading.value = float(r.value) if claim.statistic == "total" else float(r.value) / window_days
     reading.kind = "exact" if days == window_days else "lower_bound"
@@ -339,6 +351,13 @@ def _verdict(readings: list[Reading]) -> str:
 
 def _evaluate(sources: _Sources, claim: Claim, shift_days: int,
               vintage: Vintage = Latest()) -> tuple[str, list[Reading]]:
+    if claim.statistic == "cumulative":
+        # the speaker's reading is the estimate, its lower bound the book-ins; other alternatives are totals
+        readings = cumulative_readings(sources.con, claim, vintage, *sources.monthly_shares())
+        as_total = replace(claim, statistic="total")
+        readings += [_read(sources, as_total, d, "alternative", shift_days, vintage) for d in claim.alternatives
+                     if d.id != LOWER_BOUND.definition]
+        return _verdict(readings), readings
     readings = [_read(sources, claim, claim.metric, "speaker", shift_days, vintage)]
     readings += [_read(sources, claim, d, "alternative", shift_days, vintage) for d in claim.alternatives]
     return _verdict(readings), readings
@@ -364,6 +383,10 @@ def _at_publication(sources: _Sources, claim: Claim, readings: list[Reading],
 
 def _describe(claim: Claim, r: Reading) -> str:
     who = f"{r.definition.label} ({r.definition.ref})"
+    if r.role == "lower_bound":
+        who += ", a lower bound on ICE arrests"
+    elif r.coverage.get("bridge"):
+        who = f"{r.definition.label} estimated from ICE-arrested book-ins ({r.definition.ref}, {r.coverage['bridge']})"
     if r.outcome == "unmeasured":
         return f"{who}: {r.reason}" + (f"; {r.settled_by} would settle it" if r.settled_by else "")
     if claim.statistic == "reported_target":
@@ -379,7 +402,7 @@ def _describe(claim: Claim, r: Reading) -> str:
         return (f"{who}: {value} -> {r.outcome};{synthetic} release {cov['release_id']} (cut-off {cov['cutoff']}, "
                 f"{scope})")
     stat = {"max_day": "highest day", "min_day": "lowest day", "total": "total", "mean_per_day": "per day",
-            "average": "average",
+            "average": "average", "cumulative": "total",
             "any_day": "a matching day" if r.outcome == "supported" else "closest day"}[claim.statistic]
     at = f" on {', '.join(r.at)}" if r.at else ""
     cov = r.coverage
@@ -388,6 +411,16 @@ def _describe(claim: Claim, r: Reading) -> str:
         coverage += f" (none for {cov['missing']})"
     if cov.get("prorated"):
         coverage += "; months cut by the window pro-rated by days"
+    if cov.get("months"):
+        coverage += f" ({'; '.join(cov['months'])})"
+    if cov.get("interval"):
+        shares = cov["share_interval"]
+        coverage += (f"; interval {fmt(cov['interval'][0])}-{fmt(cov['interval'][1])} from the shares booked in "
+                     f"(annual reports {shares[0]:.1%}-{shares[1]:.1%}, central {cov['central_share']:.1%}")
+        releases = [x for x in cov["share_source"] if x.startswith("person-level")]
+        coverage += f"; the months a release covers: its own share, {', '.join(releases)})" if releases else ")"
+    if claim.statistic == "cumulative" and r.reason:
+        coverage += f"; {r.reason}"
     return f"{who}: {stat} {KIND_WORDS[r.kind]}{fmt(r.value)}{at} -> {r.outcome}{coverage}"
 
 
@@ -398,11 +431,14 @@ def _summary(r: Reading, claim: Claim) -> str:
     if r.value is None:
         return r.reason or "not measured"
     at = f" ({', '.join(r.at)})" if r.at else ""
-    return f"{KIND_WORDS[r.kind]}{fmt(r.value)}{at}"
+    interval = r.coverage.get("interval")
+    between = f" ({fmt(interval[0])}-{fmt(interval[1])})" if interval else ""
+    return f"{KIND_WORDS[r.kind]}{fmt(r.value)}{between}{at}"
 
 
 def _evidence(r: Reading, claim: Claim) -> dict[str, Any]:
-    editions = sorted({e for x in r.rows for e in x.get("editions", [x["edition_id"]])})
+    editions = sorted({e for x in r.rows for e in x.get("editions", [x["edition_id"]])}
+                      | set(r.coverage.get("bridge_editions", [])))
     latest = max(r.rows, key=lambda x: (x.get("as_of") or x.get("published_on") or ""), default={})
     first = min((x.get("period_start") or x.get("announced_on") for x in r.rows), default=None)
     last = max((x.get("period_end") or x.get("announced_on") for x in r.rows), default=None)
@@ -445,9 +481,13 @@ def _check(sources: _Sources, claim: Claim) -> dict[str, Any]:
         shift["note"] = "not applicable: the dates are when a target was reported, not when arrests happened"
     at_publication = _at_publication(sources, claim, readings, verdict)
     lines = [_describe(claim, r) for r in readings]
+    first_days = f" (the first {claim.window_days} days)" if claim.window_days else ""
     explanation = (f"Claim: {claim.statistic.replace('_', ' ')} {claim.comparison.describe()} over "
-                   f"{claim.window_start}..{claim.window_end}"
+                   f"{claim.window_start}..{claim.window_end}{first_days}"
                    + ("" if claim.days == "all" else f" ({claim.days} only)") + ". " + "; ".join(lines) + ".")
+    true_if = definition_note(claim, readings) if claim.statistic == "cumulative" else None
+    if true_if:
+        explanation += " " + true_if
     if at_publication and at_publication["changes_verdict"]:
         explanation += (f" On the figures published by {claim.published_on}, when the claim was made: "
                         + "; ".join(x["description"] for x in at_publication["readings"])
@@ -458,14 +498,14 @@ def _check(sources: _Sources, claim: Claim) -> dict[str, Any]:
         "published_on": str(claim.published_on), "url": claim.url, "metric": claim.metric.ref,
         "metric_label": claim.metric.label, "metric_definition": claim.metric.text,
         "alternatives": [d.ref for d in claim.alternatives], "statistic": claim.statistic, "days": claim.days,
-        "window": {"start": str(claim.window_start), "end": str(claim.window_end)},
+        "window": {"start": str(claim.window_start), "end": str(claim.window_end), "days": claim.window_days},
         "comparison": {"op": claim.comparison.op, "value": (list(claim.comparison.value)
                        if isinstance(claim.comparison.value, tuple) else claim.comparison.value),
                        "tolerance": (f"{claim.comparison.tolerance:g}%" if claim.comparison.relative
                                      else claim.comparison.tolerance),
                        "accepts": [None if math.isinf(b) else b for b in claim.comparison.bounds()]},
         "verdict": verdict, "evidence": [_evidence(r, claim) for r in readings], "difference": difference,
-        "shift": shift, "at_publication": at_publication, "explanation": explanation,
+        "shift": shift, "at_publication": at_publication, "explanation": explanation, "true_if": true_if,
         "settled_by": settled_by, "note": claim.note,
         "synthetic": any(r.coverage.get("synthetic") for r in readings),
     }

@@ -31,7 +31,7 @@ def _claimed(comparison: dict) -> str:
 @click.pass_context
 def check(ctx: click.Context, claims_file: Path | None, as_json: bool, definitions: bool,
           include_synthetic: bool) -> None:
-    """Check published claims (default: the bundled February 2025 NBC News claims) against the loaded data."""
+    """Check published claims (default: every bundled claims file) against the loaded data."""
     from icetrack.claims import check_claims, load_claims
 
     if definitions:

@@ -44,6 +44,8 @@ def ledger(wh, grain: str = "month", *, series: list[str] | None = None, targets
     person = [e for s in doc["series"] if s["series_id"] == "arrests.person_level" for e in s["editions"]]
     prov = provenance(wh, [e for e in editions if e not in person], doc["definitions"],
                       person_level_releases=sorted(set(person)))
+    if any("SYNTHETIC" in n["note"] for s in doc["series"] for n in s["notes"]):
+        prov["synthetic"] = True
     return Result(_rows(doc), prov, detail={"ledger": doc})
 
 
@@ -183,12 +185,16 @@ def picture_spec(picture_result: Result) -> alt.LayerChart:
     band_data = data.dropna(subset=["low", "high"])
     if not band_data.empty:
         layers.append(alt.Chart(band_data).mark_area(opacity=0.2, color="#e07b39").encode(x=x, y="low:Q", y2="high:Q"))
-    color = alt.Color("series:N", scale=SERIES_COLOURS, title=None, legend=alt.Legend(orient="top"))
+    posted_rows = [{"series": "ICE posted arrests", "month": pd.Timestamp(p["period_start"]), "per_day": p["per_day"]}
+                   for s in posted["series"] for p in s["periods"] if p["per_day"] is not None]
+    # Only the series drawn enter the legend (no person-level entry when no release is loaded).
+    shown = [name for name in SERIES_COLOURS.domain if name in set(data.series) or (posted_rows and name ==
+                                                                                   "ICE posted arrests")]
+    scale = alt.Scale(domain=shown, range=[SERIES_COLOURS.range[SERIES_COLOURS.domain.index(n)] for n in shown])
+    color = alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(orient="top"))
     layers.append(alt.Chart(data).mark_line(point=True).encode(
         x=x, y=y, color=color, tooltip=["series:N", alt.Tooltip("month:T", format="%b %Y"),
                                         alt.Tooltip("per_day:Q", format=",.0f"), "days:Q", "partial:N"]))
-    posted_rows = [{"series": "ICE posted arrests", "month": pd.Timestamp(p["period_start"]), "per_day": p["per_day"]}
-                   for s in posted["series"] for p in s["periods"] if p["per_day"] is not None]
     if posted_rows:
         layers.append(alt.Chart(pd.DataFrame(posted_rows)).mark_point(shape="diamond", filled=True, size=40).encode(
             x="month:T", y="per_day:Q", color=color, tooltip=[alt.Tooltip("month:T", format="%a %b %d, %Y"),
@@ -199,14 +205,14 @@ def picture_spec(picture_result: Result) -> alt.LayerChart:
         "Blue: ICE-arrested book-ins (a lower bound). Orange: estimated arrests with the interval of the share "
         "booked in. Diamonds: ICE's posted days.",
         "Red band: the daily arrest goal in force (1,200-1,500 from Jan 25, 2025; 3,000 from May 21, 2025).",
-        _short_source(picture_result.provenance))).configure_view(stroke=None)
+        *_short_source(picture_result.provenance))).configure_view(stroke=None)
 
 
-def _short_source(prov: dict) -> str:
-    """One short line under the chart; every edition is listed in the figure's provenance and CSV."""
+def _short_source(prov: dict) -> tuple[str, str]:
+    """Two short lines under the title; every edition is listed in the figure's provenance and CSV."""
     eds = prov["editions"]
     workbooks = [e for e in eds if e["source"] == "ice_detention_workbook"]
     rng = prov.get("as_of_range") or ["?", "?"]
-    return (f"Sources: {len(workbooks)} ICE detention-statistics workbooks (data as of {rng[0]} to {rng[1]}), "
+    return (f"Sources: {len(workbooks)} ICE detention-statistics workbooks (data as of {rng[0]} to {rng[1]}),",
             f"ICE annual reports and press reports of the targets ({len(eds)} editions in all)."
             + (" SYNTHETIC data included." if prov.get("synthetic") else ""))

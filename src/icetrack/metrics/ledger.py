@@ -118,8 +118,10 @@ def _period_row(d: pd.DataFrame, start: date, end: date, level: bool) -> dict[st
 # --- targets ------------------------------------------------------------------------------------------------
 
 def target_frame(con) -> pd.DataFrame:
-    t = latest_targets(con)
-    return t.select(*TARGET_COLUMNS).to_pandas()
+    # The query has no order: sorted here (in force first, then by id) so the ledger lists its targets, and each
+    # track's targets, in the same order on every run.
+    t = latest_targets(con).select(*TARGET_COLUMNS).to_pandas()
+    return t.sort_values(["effective_from", "target_id"], na_position="first", kind="stable").reset_index(drop=True)
 
 
 def windows(targets: pd.DataFrame) -> list[TargetWindow]:
@@ -287,7 +289,8 @@ def series_days(con, s: LedgerSeries, vintage: Vintage, person_tables=None,
 def _person_shares(pt, threshold: int) -> pd.DataFrame | None:
     if pt is None:
         return None
-    parts = [days_of.person_monthly_share(pt, r, threshold) for r in days_of.national_releases(pt)]
+    # A synthetic release never moves an estimate of real arrests; it shows only as its own (synthetic) series.
+    parts = [days_of.person_monthly_share(pt, r, threshold) for r in days_of.national_releases(pt, synthetic=False)]
     return pd.concat(parts) if parts else None
 
 
@@ -303,7 +306,9 @@ def _person_days(pt, threshold: int) -> tuple[pd.DataFrame, None, list[dict]]:
     parts = [days_of.person_arrest_days(pt, r) for r in releases]
     days = pd.concat(parts).drop_duplicates("day", keep="last").sort_values("day").reset_index(drop=True)
     days["suppressed"] = days.value < threshold
-    return days, None, []
+    synthetic = sorted(set(releases) & days_of.synthetic_releases(pt))
+    notes = [{"note": f"SYNTHETIC release {r}: generated figures, not ICE's"} for r in synthetic]
+    return days, None, notes
 
 
 def ledger(con, grain: str = "month", *, vintage: Vintage = Latest(), series: list[str] | None = None,

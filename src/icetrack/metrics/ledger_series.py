@@ -199,11 +199,21 @@ def estimated_days(book_in_days: pd.DataFrame, shares: pd.DataFrame, monthly_sha
 
 # --- person-level releases ----------------------------------------------------------------------------------
 
-def national_releases(pt) -> list[str]:
-    """Releases whose arrests span at least :data:`NATIONAL_MIN_AORS` areas of responsibility."""
+def national_releases(pt, *, synthetic: bool = True) -> list[str]:
+    """Releases whose arrests span at least :data:`NATIONAL_MIN_AORS` areas of responsibility (without the
+    synthetic ones when ``synthetic`` is False)."""
     a = pt.arrests
     df = a.group_by("release_id").aggregate(aors=a.apprehension_aor.nunique()).to_pandas()
-    return sorted(df[df.aors >= NATIONAL_MIN_AORS].release_id)
+    national = set(df[df.aors >= NATIONAL_MIN_AORS].release_id)
+    if not synthetic:
+        flags = pt.cutoffs.select("release_id", "synthetic").to_pandas()
+        national -= set(flags[flags.synthetic.astype(bool)].release_id)
+    return sorted(national)
+
+
+def synthetic_releases(pt) -> set[str]:
+    flags = pt.cutoffs.select("release_id", "synthetic").to_pandas()
+    return set(flags[flags.synthetic.astype(bool)].release_id)
 
 
 def person_arrest_days(pt, release_id: str) -> pd.DataFrame:

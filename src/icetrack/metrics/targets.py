@@ -15,6 +15,7 @@ import pandas as pd
 
 from icetrack.domain import definitions
 from icetrack.domain.catalogue import CATALOGUE
+from icetrack.domain.targets import DAYS_PER_YEAR, LEVEL_UNITS
 from icetrack.warehouse.vintage import Latest, Vintage, latest_targets, observations
 
 VARIANTS = {"as_published": 0, "shifted_back_one_day": 1}
@@ -78,9 +79,16 @@ def series_stats(daily: ibis.Table) -> ibis.Table:
 def comparators(con, *, vintage: Vintage = Latest()) -> ibis.Table:
     """Announced targets plus baselines derived from fiscal-year totals of the same concept (value / days)."""
     t = latest_targets(con)
+    # Daily flows are compared with rates only: a level (beds) is not a daily figure, and a rate per year is
+    # compared per day (domain.targets.per_day).
+    t = t.filter(~t.unit.lower().isin(LEVEL_UNITS))
+    yearly = t.unit.lower().endswith(" per year")
     announced = t.select(
-        "target_id", "kind", "label", "concept", "scope", "value_low", "value_high", "unit", "announced_on",
-        "effective_from", "reported_by", "source_url", "note", "edition_id",
+        "target_id", "kind", "label", "concept", "scope",
+        value_low=ibis.ifelse(yearly, t.value_low / DAYS_PER_YEAR, t.value_low),
+        value_high=ibis.ifelse(yearly, t.value_high / DAYS_PER_YEAR, t.value_high), unit="unit", announced_on="announced_on",
+        effective_from="effective_from", effective_to="effective_to", reported_by="reported_by",
+        source_url="source_url", note="note", edition_id="edition_id",
     )
     obs = observations(con, vintage)
     fy = obs.filter((obs.grain == "fiscal_year") & (obs.dims_key == "")).join(_measure_concepts(con), "measure")
@@ -98,6 +106,7 @@ def comparators(con, *, vintage: Vintage = Latest()) -> ibis.Table:
         unit=fy.unit + " per day",
         announced_on=fy.published_on,
         effective_from=ibis.null("date"),
+        effective_to=ibis.null("date"),
         reported_by=ibis.literal("icetrack (derived from the fiscal-year total)"),
         source_url=fy.source_url,
         note=fy.value.cast("int64").cast("string") + " " + fy.unit + " in FY" + fy_label,
@@ -109,7 +118,9 @@ def comparators(con, *, vintage: Vintage = Latest()) -> ibis.Table:
 def target_scores(daily: ibis.Table, comp: ibis.Table) -> ibis.Table:
     """Per (series, target): days at or above each end, before/after effective date, totals since then."""
     j = daily.join(comp, [daily.concept == comp.concept, daily.scope == comp.scope])
-    on_or_after = j.effective_from.isnull() | (j.day >= j.effective_from)
+    # In force: on or after effective_from and, when the target has an end, on or before effective_to.
+    on_or_after = ((j.effective_from.isnull() | (j.day >= j.effective_from))
+                   & (j.effective_to.isnull() | (j.day <= j.effective_to)))
     return j.group_by(["measure", "dims_key", "target_id"]).aggregate(
         days_meeting_low=(j.value >= j.value_low).ifelse(1, 0).sum(),
         days_meeting_high=(j.value >= j.value_high).ifelse(1, 0).sum(),
@@ -199,7 +210,8 @@ def _series_header(con, s) -> dict[str, Any]:
 
 def _target_header(t) -> dict[str, Any]:
     header = {k: _json_value(t[k]) for k in ("target_id", "kind", "label", "value_low", "value_high", "unit",
-                                            "announced_on", "effective_from", "reported_by", "source_url",
+                                            "announced_on", "effective_from", "effective_to", "reported_by",
+                                            "source_url",
                                             "note", "edition_id")}
     measure = header["target_id"].removeprefix("derived_").rsplit("_fy", 1)[0]
     if header["target_id"].startswith("derived_") and measure in CATALOGUE:

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from icetrack import __version__
 from icetrack.figures.charts import NothingToDraw
 from icetrack.figures.result import InvalidParameters, NotFound
+from icetrack.metrics.ledger import LedgerError
 from icetrack.warehouse import WarehouseError, default_warehouse_path
 from icetrack.web.routes import api, charts, pages
 from icetrack.web.service import Service
@@ -30,7 +31,8 @@ from icetrack.web.store import ReadOnlyStore, ResponseCache, WarehouseBusy
 DESCRIPTION = ("U.S. immigration enforcement against its announced targets, from the public record. Aggregate "
                "statistics only; every value carries the edition that published it. Add format=csv to any table "
                "endpoint for a CSV download.")
-ERROR_STATUS = {NotFound: 404, NothingToDraw: 404, InvalidParameters: 422, WarehouseError: 503}
+# A ledger asked for what it cannot form (unknown grain, series or target) is a bad request: 400 with one line.
+ERROR_STATUS = {NotFound: 404, NothingToDraw: 404, InvalidParameters: 422, LedgerError: 400, WarehouseError: 503}
 
 
 def _error(request: Request, exc: Exception) -> JSONResponse:

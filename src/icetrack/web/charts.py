@@ -10,6 +10,7 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from icetrack.figures import arrests, capacity, charts, claims, detention, outcomes
+from icetrack.figures import ledger as targets_ledger
 from icetrack.figures.result import Result, provenance, source_note
 from icetrack.web.service import Service
 
@@ -28,6 +29,8 @@ def _detention(svc: Service, chart: str, filters: dict[str, Any]) -> tuple[list[
 
 def _sources(svc: Service, chart: str, f: dict[str, Any]) -> tuple[list[Result], Callable, str, dict]:
     """The figure results a chart draws, its spec builder, and the API endpoint and parameters of its CSV."""
+    if chart == "picture":
+        return [svc.picture()], targets_ledger.picture_spec, "/api/picture", {}
     if chart == "arrests":
         return [svc.daily(f["measure"], f["shift"])], arrests.spec, f"/api/daily/{f['measure']}", {"shift": f["shift"]}
     if chart in DETENTION_CHARTS:

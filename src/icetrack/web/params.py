@@ -21,7 +21,8 @@ Origin = Literal["arrest", "book_in"]
 Agency = Literal["ICE", "CBP"]
 DetentionTable = Literal[TABLES]  # type: ignore[valid-type]
 Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
-ChartName = Literal["arrests", "book_ins", "book_outs", "detained", "funnel", "km", "cif", "claims", "capacity"]
+ChartName = Literal["picture", "arrests", "book_ins", "book_outs", "detained", "funnel", "km", "cif", "claims",
+                    "capacity"]
 Grain = Literal["day", "week", "month", "fiscal_year", "fytd", "snapshot", "period"]
 SolveFor = Literal["arrests_per_day", "beds", "stay_days"]
 
@@ -52,12 +53,23 @@ FISCAL_YEAR = Query(None, ge=2000, le=2100, description="fiscal year (Oct 1 - Se
 SHIFT = Query(0, ge=0, le=1, description="move every date back this many days (a post may describe the day before)")
 BY = Query(None, description="horizon for 'pace needed' (YYYY-MM-DD), from the first day of the daily series to "
                              "the end of next year; other dates are refused (422)")
+LEDGER_GRAIN = Query("month", min_length=1, max_length=20,
+                     description="day, week, month or fytd; a series published per month cannot be read per day or "
+                                 "week (400)")
+LEDGER_SERIES = Query([], description="a ledger series (repeatable, at most 8), e.g. book_ins.ice_arrested or "
+                                      "arrests.estimated; default: every series readable at the grain")
+LEDGER_TARGET = Query([], description="a target id (repeatable, at most 8); default: every loaded target")
+SINCE = Query(None, description="leave out periods ending before this day (YYYY-MM-DD)")
+LEDGER_BY = Query(None, description="horizon of 'pace needed' (YYYY-MM-DD; default: the end of the fiscal year of "
+                                    "the last covered day)")
 ARRESTS_PER_DAY = Query(1200, ge=1, le=20_000, description="ICE arrests per day in the scenario")
 BEDS = Query(41_500, ge=1, le=500_000, description="detention beds")
 STAY_DAYS = Query(None, ge=1, le=365, description="mean stay in days (default: calibrated from the workbooks)")
 DAYS = Query(365, ge=30, le=1095, description="days projected")
 DIM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 MAX_DIMS = 8
+MAX_IDS = 8
+MAX_ID_LENGTH = 80
 
 
 def parse_dims(pairs: list[str], agency: str | None) -> dict[str, str]:
@@ -73,3 +85,14 @@ def parse_dims(pairs: list[str], agency: str | None) -> dict[str, str]:
     if agency is not None:
         dims["agency"] = agency
     return dims
+
+
+def parse_ids(values: list[str], name: str) -> list[str]:
+    """Repeated ``name`` parameters (series or target ids), each once, in the order given. Whether each names
+    something is the ledger's to say (400 with the known ids); here only their number and length are bounded."""
+    if len(values) > MAX_IDS:
+        raise HTTPException(422, f"at most {MAX_IDS} {name} parameters")
+    for v in values:
+        if not 0 < len(v) <= MAX_ID_LENGTH:
+            raise HTTPException(422, f"a {name} id has 1 to {MAX_ID_LENGTH} characters")
+    return list(dict.fromkeys(values))

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from icetrack.figures import arrests, capacity, claims, detention, outcomes, series
+from icetrack.figures import ledger as targets_ledger
 from icetrack.figures.result import InvalidParameters, Result
 from icetrack.metrics.targets import pace
 from icetrack.web.serialize import csv_bytes, json_bytes
@@ -59,14 +60,16 @@ class Service:
         with self.store.session():
             return work()
 
-    async def table(self, name: str, params: dict[str, Any], fmt: str, *, cache: bool = True) -> Response:
-        """The figure ``name`` (a method of this class, - for _) with ``params`` as JSON, or its rows as CSV."""
+    async def table(self, name: str, params: dict[str, Any], fmt: str, *, cache: bool = True,
+                    as_json: Callable[[Result], Any] = Result.as_json) -> Response:
+        """The figure ``name`` (a method of this class, - for _) with ``params`` as JSON (``as_json`` of its
+        Result: by default its detail, rows and provenance), or its rows as CSV."""
         compute = lambda: getattr(self, name.replace("-", "_"))(**params)  # noqa: E731
         if fmt == "csv":
             body = await self.body(name + "-body", params, compute, fmt, lambda r: csv_bytes(r.rows), cache=cache)
             return Response(body, media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="icetrack-{name}.csv"'})
-        body = await self.body(name + "-body", params, compute, fmt, lambda r: json_bytes(r.as_json()), cache=cache)
+        body = await self.body(name + "-body", params, compute, fmt, lambda r: json_bytes(as_json(r)), cache=cache)
         return Response(body, media_type="application/json")
 
     # -- figures --------------------------------------------------------------------------------------
@@ -96,6 +99,26 @@ class Service:
         if not low <= by <= high:
             raise InvalidParameters(f"by {by} is outside the dates the ledger can be paced to ({low} to {high})")
         return with_horizon(ledger, by)
+
+    def ledger(self, grain: str, series: list[str], targets: list[str], since: date | None,
+               by: date | None) -> Result:
+        """The targets ledger at ``grain`` (LedgerError, a 400, for an unknown grain, series or target or a grain
+        a series cannot be read at). ``since`` and ``by`` change the ledger's own computation (seconds), so an
+        answer for a given date is computed when asked and not cached: a client sending many dates costs time
+        but cannot push the costly shared answers out of the cache. Both must lie in :func:`ledger_dates`."""
+        low, high = ledger_dates()
+        for name, day in (("since", since), ("by", by)):
+            if day is not None and not low <= day <= high:
+                raise InvalidParameters(f"{name} {day} is outside the dates the ledger covers ({low} to {high})")
+        params = {"grain": grain, "series": series, "targets": targets, "since": since, "by": by}
+        compute = lambda: targets_ledger.ledger(self.wh(), grain, series=series or None,  # noqa: E731
+                                                targets=targets or None, since=since, by=by)
+        return compute() if since is not None or by is not None else self.cached("ledger", params, compute)
+
+    def picture(self) -> Result:
+        """The monthly picture the dashboard opens on (ICE arrests per day since October 2023 against the
+        goal in force, with the other targets and one sentence per target)."""
+        return self.cached("picture", {}, lambda: targets_ledger.picture(self.wh()))
 
     def daily(self, measure: str, shift: int) -> Result:
         return self.cached("daily", {"measure": measure, "shift": shift},
@@ -147,6 +170,12 @@ class Service:
 
     def has_person_data(self) -> bool:
         return outcomes.has_person_data(self.wh())
+
+
+def ledger_dates(today: date | None = None) -> tuple[date, date]:
+    """The ``since`` and ``by`` dates the ledger is computed for: from fiscal year 2000 (before any figure
+    icetrack reads) to the end of the year after today."""
+    return date(1999, 10, 1), date((today or date.today()).year + 1, 12, 31)
 
 
 def horizon_range(ledger: Result, today: date | None = None) -> tuple[date, date]:

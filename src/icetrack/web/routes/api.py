@@ -8,10 +8,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
+from icetrack.figures.ledger import document
 from icetrack.metrics.revisions import parse_period
-from icetrack.web.params import (AGENCY_DIM, ARRESTS_PER_DAY, BEDS, BY, DAYS, DIMS, FISCAL_YEAR, FORMAT, MEASURE,
-                                 SHIFT, STAY_DAYS, THRESHOLD, Agency, Breakdown, DetentionTable, Format, Grain,
-                                 Origin, Period, SolveFor, Threshold, Verdict, parse_dims)
+from icetrack.web.params import (AGENCY_DIM, ARRESTS_PER_DAY, BEDS, BY, DAYS, DIMS, FISCAL_YEAR, FORMAT, LEDGER_BY,
+                                 LEDGER_GRAIN, LEDGER_SERIES, LEDGER_TARGET, MEASURE, SHIFT, SINCE, STAY_DAYS,
+                                 THRESHOLD, Agency, Breakdown, DetentionTable, Format, Grain, Origin, Period, SolveFor,
+                                 Threshold, Verdict, parse_dims, parse_ids)
 from icetrack.web.service import Service, service
 
 router = APIRouter(prefix="/api")
@@ -53,11 +55,28 @@ async def api_revisions(measure: str = MEASURE,
     return await svc.table("revisions", {"measure": measure, "period": period, "dims": dims}, format)
 
 
-@router.get("/targets", tags=["targets"], summary="Every daily series scored against every target")
-async def api_targets(by: date | None = BY, format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+@router.get("/targets", tags=["targets"],
+            summary="The targets ledger: each series, period by period, against the target in force")
+async def api_targets(grain: str = LEDGER_GRAIN, series: list[str] = LEDGER_SERIES, target: list[str] = LEDGER_TARGET,
+                      since: date | None = SINCE, by: date | None = LEDGER_BY, format: Format = FORMAT,
+                      svc: Service = Depends(service)) -> Response:
+    # JSON: the document `icetrack targets --json` prints; CSV: one row per series, target track and period
+    params = {"grain": grain, "series": parse_ids(series, "series"), "targets": parse_ids(target, "target"),
+              "since": since, "by": by}
+    return await svc.table("ledger", params, format, as_json=document, cache=since is None and by is None)
+
+
+@router.get("/targets/daily", tags=["targets"], summary="Every daily series scored against every target (January 2025)")
+async def api_targets_daily(by: date | None = BY, format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
     # an answer for a given horizon is derived from the cached ledger in milliseconds: caching one per date would
     # let a client push the costly entries out of the cache
     return await svc.table("targets", {"by": by}, format, cache=by is None)
+
+
+@router.get("/picture", tags=["targets"],
+            summary="The monthly picture: ICE arrests per day since October 2023 against the goal in force")
+async def api_picture(format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    return await svc.table("picture", {}, format)
 
 
 @router.get("/daily/{measure}", tags=["targets"], summary="A national daily series with its targets")

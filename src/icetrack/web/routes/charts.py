@@ -20,7 +20,8 @@ router = APIRouter()
 def _filters(chart: str, q: dict[str, Any]) -> dict[str, Any]:
     """The parameters that chart ``chart`` uses (the others are ignored, so they do not split the cache)."""
     survival = {"origin": q["origin"], "breakdown": q["breakdown"], "threshold": q["threshold"]}
-    return {"arrests": {"measure": q["measure"], "shift": q["shift"]},
+    return {"picture": {},
+            "arrests": {"measure": q["measure"], "shift": q["shift"]},
             "book_ins": {"fiscal_year": q["fiscal_year"], "agency": q["agency"]},
             "book_outs": {"fiscal_year": q["fiscal_year"]},
             "detained": {"fiscal_year": q["fiscal_year"]},

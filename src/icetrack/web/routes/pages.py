@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from icetrack import __version__
+from icetrack.figures import ledger_tables
 from icetrack.figures.outcomes import NO_PERSON_DATA
 from icetrack.domain.json_text import strict_json
 from icetrack.figures.result import NotFound, http_url
@@ -18,13 +19,14 @@ from icetrack.web.params import (ARRESTS_PER_DAY, BEDS, DAILY_MEASURE, DAYS, FIS
                                  Agency, Breakdown, Origin, Period, Threshold, Verdict)
 from icetrack.web.service import Service, service
 
-PAGES = [("/", "Overview"), ("/arrests", "Arrests vs targets"), ("/detention", "Detention"),
+PAGES = [("/", "Arrests by month"), ("/arrests", "January 2025 posts"), ("/detention", "Detention"),
          ("/outcomes", "Outcomes"), ("/claims", "Claims"), ("/capacity", "Capacity"), ("/sources", "Sources")]
 TARGET_TABLE_COLUMNS = ["target_label", "kind", "value_low", "value_high", "days_meeting_low", "shortfall_low",
                         "attainment_low", "pace_needed_low"]
 # Every template here is HTML (names end in .html.j2, which select_autoescape(["html"]) would not match).
 TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("icetrack.web", "templates"), autoescape=True,
                                trim_blocks=True, lstrip_blocks=True)
+TEMPLATES.filters["num"] = lambda v, d=0: "–" if v is None else f"{v:,.{d}f}"
 TEMPLATES.filters["link"] = lambda url: http_url(url) or ""  # a javascript: URL would run when clicked
 TEMPLATES.policies["json.dumps_function"] = strict_json  # |tojson writes standard JSON (no NaN)
 _vega_bundle: list[bytes] = []
@@ -55,17 +57,22 @@ def _number(name: str, label: str, low: int, high: int, value: Any) -> dict[str,
     return {"name": name, "label": label, "type": "number", "min": low, "max": high, "value": value}
 
 
-@router.get("/", response_class=HTMLResponse, tags=["pages"], summary="Overview")
+@router.get("/", response_class=HTMLResponse, tags=["pages"], summary="ICE arrests by month against the goal in force")
 async def page_index(svc: Service = Depends(service)) -> HTMLResponse:
     def context() -> dict[str, Any]:
         editions = svc.sources().rows
+        picture = svc.picture()
         return {"n_editions": len(editions), "synthetic": any(e["synthetic"] for e in editions),
-                "measures": svc.measures().rows}
+                "measures": svc.measures().rows,
+                "charts": [_box("picture", "ICE arrests per day, month by month, against the goal in force", {})],
+                "sentences": ledger_tables.arrest_sentences(picture), "months": ledger_tables.recent_months(picture),
+                "others": ledger_tables.other_targets(picture)}
 
     return await _page(svc, "/", {}, "index.html.j2", context)
 
 
-@router.get("/arrests", response_class=HTMLResponse, tags=["pages"], summary="Daily arrests against targets")
+@router.get("/arrests", response_class=HTMLResponse, tags=["pages"],
+            summary="January 2025: daily arrests ICE posted, against the targets")
 async def page_arrests(measure: str = DAILY_MEASURE, shift: int = SHIFT,
                        svc: Service = Depends(service)) -> HTMLResponse:
     def context() -> dict[str, Any]:
@@ -75,13 +82,14 @@ async def page_arrests(measure: str = DAILY_MEASURE, shift: int = SHIFT,
         variant = "as_published" if shift == 0 else "shifted_back_one_day"
         rows = [r for r in svc.targets(None).rows
                 if r["measure"] == measure and r["dims_key"] == "" and r["variant"] == variant]
-        return {"title": "Daily arrests against the announced targets",
+        return {"title": "January 2025: the daily arrests ICE posted, against the announced targets",
                 "intro": "Each bar is one day's figure as ICE posted it (or moved back a day, since a post may "
                          "describe the day before); shaded bands are the announced daily targets.",
+                "back": {"href": "/", "text": "Back to the monthly picture: ICE arrests per day since October 2023"},
                 "fields": [_select("measure", "Series", options, measure),
                            _select("shift", "Dates", [0, 1], shift, ["as published", "moved back one day"])],
                 "charts": [_box("arrests", "Daily series against targets", {"measure": measure, "shift": shift})],
-                "table": {"columns": TARGET_TABLE_COLUMNS, "rows": rows, "csv": "/api/targets?format=csv"}}
+                "table": {"columns": TARGET_TABLE_COLUMNS, "rows": rows, "csv": "/api/targets/daily?format=csv"}}
 
     return await _page(svc, "/arrests", {"measure": measure, "shift": shift}, "chart_page.html.j2", context)
 
