@@ -202,9 +202,9 @@ def picture_spec(picture_result: Result) -> alt.LayerChart:
     first, last = data.month.min(), data.month.max()
     return alt.layer(*layers).properties(width=WIDTH, height=340, title=title(
         f"ICE arrests per day, {first:%B %Y} - {last:%B %Y}, against the daily arrest goal in force",
-        "Blue: ICE-arrested book-ins (a lower bound). Orange: estimated arrests with the interval of the share "
-        "booked in. Diamonds: ICE's posted days.",
-        "Red band: the daily arrest goal in force (1,200-1,500 from Jan 25, 2025; 3,000 from May 21, 2025).",
+        "Blue: ICE-arrested book-ins (a lower bound). Orange: estimated arrests; band: the interval",
+        "of the share of arrests booked in. Diamonds: ICE's posted days (January 2025).",
+        "Red: the daily arrest goal in force (1,200-1,500 from Jan 25, 2025; 3,000 from May 21, 2025).",
         *_short_source(picture_result.provenance))).configure_view(stroke=None)
 
 
