@@ -55,7 +55,8 @@ def monthly_days(con, definition_id: str, vintage: Vintage = Latest(), *, flow: 
         "period_start", "period_end", "value", "edition_id", "as_of").to_pandas()
     through = coverage_dates(con, measure)
     out = []
-    for r in rows.itertuples():
+    # In date order: a query's row order is not fixed, and float sums over the days must not depend on it.
+    for r in rows.sort_values(["period_start", "edition_id"]).itertuples():
         start, end = _as_date(r.period_start), _as_date(r.period_end)
         stop = through.get(r.edition_id) or (_as_date(r.as_of) if r.as_of is not None and not pd.isna(r.as_of) else end)
         end = min(end, stop)
@@ -74,7 +75,7 @@ def daily_days(con, definition_id: str, vintage: Vintage = Latest()) -> pd.DataF
     df = obs.filter((obs.measure == measure) & (obs.dims_key == dims_key) & (obs.grain == "day")).select(
         day=obs.period_start, value=obs.value, edition_id=obs.edition_id).to_pandas()
     df["day"] = df["day"].map(_as_date)
-    return df[DAY_COLUMNS]
+    return df[DAY_COLUMNS].sort_values(["day", "edition_id"]).reset_index(drop=True)
 
 
 def snapshot_days(con, definition_id: str, vintage: Vintage = Latest()) -> pd.DataFrame:
