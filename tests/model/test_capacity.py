@@ -74,7 +74,7 @@ def test_without_a_cap_the_population_converges_to_admissions_times_stay():
 
     # With uncertain stays and CBP admissions (sd 10%), the mean over runs converges to E[admissions x stay].
     cal = hand_calibration(sd=0.1, admissions=(0.0, 200.0))
-    p = project(cal, arrests_per_day=1000, beds=math.inf, days=1500, runs=400, seed=3)
+    p = project(cal, arrests_per_day=1000, beds=math.inf, days=731, runs=400, seed=3)
     expected = 800 * 50 + 200 * 40
     assert p["totals"]["final_population"]["p50"] == pytest.approx(expected, rel=0.01)
     assert p["totals"]["forced_releases"]["p95"] == 0
@@ -125,7 +125,7 @@ def test_goal_seeking_round_trips(solve_for, given):
     g = goal_seek(cal, removals_per_year=goal, solve_for=solve_for, **given)
     assert g["reachable"] and g["steady_state"]["removals_per_year"] == pytest.approx(goal, rel=1e-9)
     kwargs = {"arrests_per_day": given.get("arrests_per_day"), "beds": None, "stay_days": None, solve_for: g["value"]}
-    p = project(cal, days=1460, runs=20, seed=0, **kwargs)
+    p = project(cal, days=731, runs=20, seed=0, **kwargs)
     assert p["totals"]["removals_per_year"]["p50"] == pytest.approx(goal, rel=0.03)
 
 
@@ -148,8 +148,8 @@ def test_goal_seeking_says_when_a_goal_is_out_of_reach():
     (lambda c: steady_state(c, arrests_per_day=1000, beds=1, share_detained=1.5), "share_detained must be between 0 and 1"),
     (lambda c: steady_state(c, arrests_per_day=-3, beds=1), "arrests_per_day must be at least 0"),
     (lambda c: steady_state(c, arrests_per_day=1000, beds=1, stay_days=0.5), "stay_days must be between 1"),
-    (lambda c: project(c, arrests_per_day=1000, beds=1, days=0), "days must be between 1 and 3650"),
-    (lambda c: project(c, arrests_per_day=1000, beds=1, days=5000), "days must be between 1 and 3650"),
+    (lambda c: project(c, arrests_per_day=1000, beds=1, days=0), "days must be between 1 and 731"),
+    (lambda c: project(c, arrests_per_day=1000, beds=1, days=5000), "a horizon of 5000 days is over 24 months"),
     (lambda c: project(c, arrests_per_day=1000, beds=1, runs=0), "runs must be between 1"),
     (lambda c: goal_seek(c, removals_per_year=1, solve_for="flights"), "solve_for must be one of"),
 ])
@@ -190,8 +190,11 @@ def test_backtest_calibrates_only_on_editions_published_by_the_cut_off(backteste
     assert cal["through"] == "2025-01-31" and cal["as_of"] == "2025-01-12"
     assert cal["window"] == ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
     files = {e["file_name"] for e in cal["editions"]}
-    assert {"FY25_detentionStats01162025.xlsx", "FY24_detentionStats.xlsx", "detention_capacity.csv",
-            "ice_fy2024_annual_report.csv"} == files  # not the 02/03/2025 copy (published after Jan 31)
+    # not the 02/03/2025 copy (published after Jan 31); the beds are the capacity in force on the start date
+    # (the FY2024 funded beds of targets_2025.csv), not the 2025 expansion goal announced in July 2025
+    assert {"FY25_detentionStats01162025.xlsx", "FY24_detentionStats.xlsx", "targets_2025.csv",
+            "ice_fy2024_annual_report.csv"} == files
+    assert (cal["beds"]["value"], cal["beds"]["target_id"]) == (41_500, "funded_beds_fy2024")
     assert all((e["published_on"] or e["as_of"] or "2023-10-01") <= "2025-01-31" for e in cal["editions"])
     assert cal["last_adp"]["month"] == "2024-12" and cal["last_adp"]["Total"] == pytest.approx(39_154.48, abs=0.01)
     # FY2024: 90,615 ICE-arrested book-ins / 113,431 ERO administrative arrests
@@ -300,7 +303,7 @@ def test_project_command_goal_and_table(cli):
 @pytest.mark.parametrize("args, message", [
     (["--arrests-per-day", "1200", "--beds", "-1"], "beds must be at least 0"),
     (["--arrests-per-day", "1200", "--share-detained", "2"], "share_detained must be between 0 and 1"),
-    (["--arrests-per-day", "1200", "--days", "0"], "days must be between 1 and 3650"),
+    (["--arrests-per-day", "1200", "--days", "0"], "days must be between 1 and 731"),
     (["--arrests-per-day", "many"], "--arrests-per-day 'many' is not a number"),
     (["--goal-removals-per-year", "1e6", "--solve-for", "flights"], "solve_for must be one of"),
     ([], "give --arrests-per-day N"),

@@ -441,3 +441,15 @@ def test_cache_computes_each_key_once_under_concurrency():
     cache.get_or_compute("a", lambda: "a")
     cache.get_or_compute("b", lambda: "b")  # evicts the least recently used key, "k"
     assert cache.lookup("k") == (False, None) and cache.lookup("b") == (True, "b")
+
+
+def test_capacity_defaults_to_the_capacity_in_force_and_takes_none(client):
+    # Issue 16: no beds given = the capacity in force on the start date (the 2025 expansion goal in April 2026),
+    # 'none' = no limit; zero beds and a horizon over 24 months are refused in one line.
+    body = client.get("/api/capacity/projection?arrests_per_day=1200&days=60").json()
+    assert body["inputs"]["beds"] == 100_000
+    assert client.get("/api/capacity/projection?arrests_per_day=1200&beds=none&days=60").json()["inputs"]["beds"] is None
+    zero = client.get("/api/capacity/projection?arrests_per_day=1200&beds=0&days=60")
+    assert zero.status_code == 422 and "beds must be above 0" in zero.text
+    assert client.get("/api/capacity/projection?arrests_per_day=1200&days=800").status_code == 422
+    assert client.get("/api/capacity/projection?arrests_per_day=1200&beds=lots").status_code == 422

@@ -17,7 +17,8 @@ NUMBER_OPTIONS = ("arrests_per_day", "beds", "stay_days", "days", "share_detaine
 
 @click.command("project")
 @click.option("--arrests-per-day", metavar="N", help="ICE arrests per day in the scenario.")
-@click.option("--beds", metavar="B", help="Detention beds (default: the funded beds in the warehouse).")
+@click.option("--beds", metavar="B|none",
+              help="Detention beds (default: the capacity in force on the start date; 'none': no limit).")
 @click.option("--stay-days", metavar="D", help="Mean stay for everyone, days (default: calibrated per agency).")
 @click.option("--days", metavar="H", default="365", show_default=True, help="Days to project.")
 @click.option("--share-detained", metavar="S", help="Share of ICE arrests booked into detention (default: calibrated).")
@@ -36,7 +37,12 @@ NUMBER_OPTIONS = ("arrests_per_day", "beds", "stay_days", "days", "share_detaine
 def project(ctx, solve_for, run_backtest, through, until, as_json, **options) -> None:
     """What an arrest rate implies for beds, stays, forced releases and removals (Little's law and a daily
     stock-and-flow simulation calibrated on ICE's workbooks), goal seeking, and the back-test."""
+    uncapped = (options["beds"] or "").strip().lower() == "none"
+    if uncapped:
+        options["beds"] = None
     numbers = {name: parse_number(options[name], "--" + name.replace("_", "-")) for name in NUMBER_OPTIONS}
+    if uncapped:
+        numbers["beds"] = float("inf")
     through_date, until_date = parse_date(through, "--through"), parse_date(until, "--until")
     with warehouse(ctx, read_only=True) as wh:
         try:
@@ -134,9 +140,13 @@ def _render_projection(result: dict) -> None:
             for m in result["monthly"]]
     console.print(table(columns, rows, right=columns[1:],
                         title="Projection by month (medians of the runs; bands in --json)"))
-    console.print(f"Over {t['days']} days: removals per year {_band(t['removals_per_year'])}; forced releases "
-                  f"{_band(t['forced_releases'])} (of which {t['initial_excess']:,.0f} at once: the population "
-                  f"above the beds on day one)", highlight=False)
+    beds = result["capacity"]["beds"]
+    console.print(f"Beds: {'no limit' if beds is None else f'{beds:,.0f}'} ({result['capacity']['source']})",
+                  highlight=False, markup=False)
+    if result["capacity"]["above_cap_at_start"]:
+        console.print(result["capacity"]["above_cap_at_start"], highlight=False, markup=False)
+    console.print(f"Over {t['days']} days: removals per year {_band(t['removals_per_year'])}; arrivals turned "
+                  f"away (forced releases) {_band(t['forced_releases'])}", highlight=False)
 
 
 def _render_backtest(result: dict) -> None:

@@ -13,13 +13,14 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
 from icetrack.domain.rules import OUTCOME_CLASSES, REMOVAL_REASON, TOTAL
 from icetrack.metrics import detention as det
 from icetrack.metrics.evidence import edition_details
-from icetrack.warehouse.vintage import KnownBy, Latest, Vintage, observations
+from icetrack.warehouse.vintage import KnownBy, Latest, Vintage, latest_targets, observations
 
 AGENCIES = ("ICE", "CBP")
 WINDOW_MONTHS = 6
@@ -139,6 +140,8 @@ def calibrate(con_or_wh, through: date | None = None) -> Calibration:
     con = _ibis_con(con_or_wh)
     vintage = vintage_through(through)
     when = f"in editions published by {through}" if through else "in the warehouse"
+    if through is not None:
+        _check_published_by(con, through)
     series = _monthly_series(con, vintage)
     reasons = _book_out_reasons(con, vintage)
     window = _months(series, reasons, when)[-WINDOW_MONTHS:]
@@ -158,12 +161,12 @@ def calibrate(con_or_wh, through: date | None = None) -> Calibration:
         used |= set(share_detained["edition_ids"])
     removals_fytd, other = _other_removals(con, vintage, when)
     used |= {removals_fytd["edition_id"], *other["edition_ids"]}
-    beds = _beds(con, vintage)
+    start = (pd.Timestamp(window[-1]) + pd.offsets.MonthBegin(1)).date()
+    beds = beds_in_force(con, start, known_by=through)
     if beds:
         used.add(beds["edition_id"])
 
     editions, as_of = _editions(con, used)
-    start = (pd.Timestamp(window[-1]) + pd.offsets.MonthBegin(1)).date()
     return Calibration(through=through, as_of=as_of, start=start, window=[r["month"] for r in monthly],
                        stay_days=stay, alos_days=alos, admissions_per_day=admissions, book_out_shares=shares,
                        share_detained=share_detained, beds=beds, last_adp=last_adp,
@@ -226,10 +229,33 @@ def _other_removals(con, vintage: Vintage, when: str) -> tuple[dict, dict]:
     return removals_fytd, other
 
 
-def _beds(con, vintage: Vintage) -> dict[str, Any] | None:
-    b = _figures(con, vintage, "funded_detention_beds").sort_values("period_end")
-    if b.empty:
+def _check_published_by(con, through: date) -> None:
+    """A one-line error when no ICE detention workbook was public on ``through`` (the known-by rule)."""
+    e = con.table("editions")
+    e = e.filter((e.source == "ice_detention_workbook")
+                 & (ibis.coalesce(e.published_on, e.published_by, e.as_of) <= through))
+    if not e.count().to_pyarrow().as_py():
+        raise ValueError(f"no ICE detention workbook was published on or before {through}: nothing to calibrate on")
+
+
+def beds_in_force(con, day: date, known_by: date | None = None) -> dict[str, Any] | None:
+    """The detention capacity in force on ``day``: of the bed targets (concept detained_population, unit beds,
+    national) in force that day, the one in force from the latest date (a newer appropriation or expansion
+    replaces the older level), announced by ``known_by`` when given. None when no capacity is in force."""
+    t = latest_targets(con)
+    t = t.filter((t.concept == "detained_population") & (t.scope == "national")
+                 & (t.unit.lower().isin(["beds", "detention beds"])))
+    df = t.to_pandas()
+    for column in ("effective_from", "effective_to", "announced_on"):
+        df[column] = df[column].map(lambda v: None if v is None or pd.isna(v) else pd.Timestamp(v).date())
+    df = df[df.effective_from.map(lambda v: v is not None and v <= day)
+            & df.effective_to.map(lambda v: v is None or v >= day)]
+    if known_by is not None:
+        df = df[df.announced_on.map(lambda v: v is None or v <= known_by)]
+    if df.empty:
         return None
-    r = b.iloc[-1]
-    return {"value": float(r.value), "period_start": r.period_start.isoformat(), "period_end": r.period_end.isoformat(),
+    r = df.sort_values(["effective_from", "target_id"]).iloc[-1]
+    return {"value": float(r.value_low), "target_id": r.target_id, "label": r.label,
+            "period_start": r.effective_from.isoformat(),
+            "period_end": r.effective_to.isoformat() if r.effective_to else None,
             "edition_id": r.edition_id, "file_name": r.file_name, "source_url": r.source_url, "note": r.note}

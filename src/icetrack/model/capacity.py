@@ -50,9 +50,14 @@ def _scenario(cal: Calibration, arrests_per_day, beds, stay_days, share_detained
     arrests = _number("arrests_per_day", arrests_per_day, 0)
     if beds is None:
         if not cal.beds:
-            raise ValueError("beds not given and the warehouse holds no funded_detention_beds figure")
+            raise ValueError(f"beds not given and no detention capacity is in force on {cal.start} "
+                             "(give --beds B, or --beds none for no limit)")
         beds = cal.beds["value"]
+    if isinstance(beds, str) and beds.strip().lower() == "none":
+        beds = math.inf
     bed_count = _number("beds", beds, 0, allow_inf=True)
+    if bed_count <= 0:
+        raise ValueError("beds must be above 0 (use --beds none for no capacity limit)")
     # A stay counts midnights: a person held less than one midnight never appears in a midnight population.
     stay = None if stay_days is None else _number("stay_days", stay_days, 1, MAX_DAYS)
     if share_detained is None:
@@ -177,7 +182,9 @@ def project(calibration: Calibration, *, arrests_per_day: float, beds: float | N
     admissions = draws["admissions"].copy()
     admissions[:, AGENCIES.index("ICE")] = sc.admissions["ICE"]  # the scenario sets ICE; CBP keeps its draws
     initial = np.array([[cal.last_adp[a] for a in AGENCIES]])
-    sim = simulate(initial, admissions[:, None, :], draws["stays"], sc.beds, days, progress)
+    # The projection starts from the last reported population: no one held is released on day one, even
+    # when that population is above the beds (arrivals are turned away until exits bring it under them).
+    sim = simulate(initial, admissions[:, None, :], draws["stays"], sc.beds, days, progress, release_stock=False)
     other = cal.other_removals_per_day["value"]
     removals = sim["book_outs"] * draws["removal_share"][:, None]
     dates = pd.date_range(cal.start, periods=days, freq="D")
@@ -185,6 +192,7 @@ def project(calibration: Calibration, *, arrests_per_day: float, beds: float | N
     total_removals = removals.sum(axis=1) + other * days
     initial_excess = max(sum(cal.last_adp[a] for a in AGENCIES) - sc.beds, 0.0)
     return {
+        "capacity": _capacity_statement(cal, sc.beds, beds, initial_excess),
         "model": "capacity stock-and-flow (icetrack.model.capacity)",
         "definitions": definitions.CAPACITY,
         "inputs": {"arrests_per_day": sc.arrests_per_day, "share_detained": sc.share_detained,
@@ -201,18 +209,39 @@ def project(calibration: Calibration, *, arrests_per_day: float, beds: float | N
             "admissions": _bands(sim["arrivals"].sum(axis=1)),
             "held": _bands(sim["held"].sum(axis=1)),
             "forced_releases": _bands(sim["forced_releases"].sum(axis=1)),
-            # a population already above the beds on day 0 is released at once: a one-off, not a yearly flow
+            # a population above the beds on day 0 is not released: it is said, and arrivals are turned away
             "initial_excess": round(initial_excess, 1),
             "book_outs": _bands(sim["book_outs"].sum(axis=1)),
             "removals_from_detention": _bands(removals.sum(axis=1)),
             "other_removals": round(other * days, 1),
             "removals": _bands(total_removals),
             "removals_per_year": _bands(total_removals * per_year),
-            "forced_releases_per_year": _bands((sim["forced_releases"].sum(axis=1) - initial_excess) * per_year),
+            "forced_releases_per_year": _bands(sim["forced_releases"].sum(axis=1) * per_year),
             "final_population": _bands(sim["population"][:, -1]),
         },
     }
 
+
+
+def _capacity_statement(cal: Calibration, bed_count: float, given, initial_excess: float) -> dict[str, Any]:
+    """Which cap the projection uses, from where, and whether the start population is already above it."""
+    start_population = sum(cal.last_adp[a] for a in AGENCIES)
+    if math.isinf(bed_count):
+        source = "no capacity limit (--beds none)"
+    elif given is not None:
+        source = "given"
+    else:
+        b = cal.beds
+        url = (b.get("source_url") or "").split()
+        source = (f"{b.get('label') or b.get('file_name') or 'capacity in force'}, in force from {b['period_start']}"
+                  + (f" to {b['period_end']}" if b.get("period_end") else "") + (f" ({url[0]})" if url else ""))
+    above = None
+    if initial_excess > 0:
+        above = (f"The last reported population ({start_population:,.0f}, {cal.last_adp['month']}) is already "
+                 f"{initial_excess:,.0f} above the {bed_count:,.0f} beds on {cal.start}: no one held is released "
+                 "on day one; arrivals are turned away until exits bring the population under the beds.")
+    return {"beds": _json_number(bed_count), "source": source, "start_population": round(start_population, 1),
+            "above_cap_at_start": above}
 
 
 def goal_seek(calibration: Calibration, *, removals_per_year: float, solve_for: str = "arrests_per_day",

@@ -13,7 +13,9 @@ import numpy as np
 
 from icetrack.model.calibration import AGENCIES, Calibration
 
-MAX_DAYS = 3650
+# A projection's horizon: 24 months. Beyond it the calibrated rates (six months of workbook figures) say nothing;
+# a steady state further out is Little's law (steady_state), not a simulation.
+MAX_DAYS = 731
 MAX_RUNS = 1_000  # (runs x days) arrays: 1,000 runs x 3,650 days is ~30 MB each
 
 
@@ -37,6 +39,8 @@ def _json_number(v: float) -> float | None:
 
 def check_run_options(days: float, runs: float, seed: float = 0) -> None:
     """One-line ValueErrors for a horizon, a number of runs or a seed out of range."""
+    if isinstance(days, (int, float)) and not math.isnan(days) and days > MAX_DAYS:
+        raise ValueError(f"a horizon of {days:g} days is over 24 months (at most {MAX_DAYS} days)")
     _number("days", days, 1, MAX_DAYS)
     _number("runs", runs, 1, MAX_RUNS)
     _number("seed", seed, 0, 2**32 - 1)
@@ -46,14 +50,15 @@ def check_run_options(days: float, runs: float, seed: float = 0) -> None:
 
 
 def simulate(initial_population: np.ndarray, admissions: np.ndarray, stay_days: np.ndarray, beds: float, days: int,
-             progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+             progress: Callable[[int], None] | None = None, *, release_stock: bool = True) -> dict[str, np.ndarray]:
     """Daily stock and flow, runs x agencies, in expected values.
 
     ``initial_population``: (runs|1, agencies) held at the midnight before day 0; ``admissions``: (runs|1,
     days|1, agencies) arriving per day (a single day column applies to every day); ``stay_days``: (runs|1,
     agencies) mean stays (geometric: each night a person leaves with probability 1 / mean stay); ``beds``:
     capacity (``math.inf`` for none). Each day: book-outs leave, arrivals come in, and any population above
-    the beds is released (forced releases).
+    the beds is released (forced releases). With ``release_stock=False`` only arrivals are turned away: a
+    population that starts above the beds is not released, it falls by its exits until it fits.
     Returns (runs, days) arrays: population (at midnight), arrivals, held (arrivals kept), forced_releases,
     book_outs; and population_by_agency (runs, days, agencies).
     """
@@ -75,11 +80,12 @@ def simulate(initial_population: np.ndarray, admissions: np.ndarray, stay_days: 
         pop -= arrival_mix * from_arrivals[:, None]
         held_total = pop.sum(axis=1)
         stock_mix = np.divide(pop, held_total[:, None], out=np.zeros_like(pop), where=held_total[:, None] > 0)
-        pop -= stock_mix * (excess - from_arrivals)[:, None]
+        from_stock = (excess - from_arrivals) if release_stock else np.zeros_like(excess)
+        pop -= stock_mix * from_stock[:, None]
         out["population"][:, t] = pop.sum(axis=1)
         out["arrivals"][:, t] = arrived
         out["held"][:, t] = arrived - from_arrivals
-        out["forced_releases"][:, t] = excess
+        out["forced_releases"][:, t] = from_arrivals + from_stock
         out["book_outs"][:, t] = exits.sum(axis=1)
         by_agency[:, t, :] = pop
         if progress:

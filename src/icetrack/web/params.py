@@ -63,9 +63,11 @@ SINCE = Query(None, description="leave out periods ending before this day (YYYY-
 LEDGER_BY = Query(None, description="horizon of 'pace needed' (YYYY-MM-DD; default: the end of the fiscal year of "
                                     "the last covered day)")
 ARRESTS_PER_DAY = Query(1200, ge=1, le=20_000, description="ICE arrests per day in the scenario")
-BEDS = Query(41_500, ge=1, le=500_000, description="detention beds")
+BEDS = Query(None, pattern=r"^(none|[0-9]{1,6})$",
+             description="detention beds (default: the capacity in force on the projection's start date; "
+                         "'none': no limit)")
 STAY_DAYS = Query(None, ge=1, le=365, description="mean stay in days (default: calibrated from the workbooks)")
-DAYS = Query(365, ge=30, le=1095, description="days projected")
+DAYS = Query(365, ge=30, le=731, description="days projected (at most 24 months)")
 DIM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 MAX_DIMS = 8
 MAX_IDS = 8
@@ -96,3 +98,11 @@ def parse_ids(values: list[str], name: str) -> list[str]:
         if not 0 < len(v) <= MAX_ID_LENGTH:
             raise HTTPException(422, f"a {name} id has 1 to {MAX_ID_LENGTH} characters")
     return list(dict.fromkeys(values))
+
+
+def beds_value(beds: str | None) -> int | str | None:
+    """The ``beds`` query parameter as the model takes it: None (the capacity in force), 'none' (no limit) or a
+    number of beds (0 reaches the model, which refuses it in one line)."""
+    if beds is None or beds == "":
+        return None
+    return "none" if beds == "none" else int(beds)

@@ -13,7 +13,7 @@ from icetrack.metrics.revisions import parse_period
 from icetrack.web.params import (AGENCY_DIM, ARRESTS_PER_DAY, BEDS, BY, DAYS, DIMS, FISCAL_YEAR, FORMAT, LEDGER_BY,
                                  LEDGER_GRAIN, LEDGER_SERIES, LEDGER_TARGET, MEASURE, SHIFT, SINCE, STAY_DAYS,
                                  THRESHOLD, Agency, Breakdown, DetentionTable, Format, Grain, Origin, Period, SolveFor,
-                                 Threshold, Verdict, parse_dims, parse_ids)
+                                 Threshold, Verdict, beds_value, parse_dims, parse_ids)
 from icetrack.web.service import Service, service
 
 router = APIRouter(prefix="/api")
@@ -117,9 +117,10 @@ async def api_calibration(format: Format = FORMAT, svc: Service = Depends(servic
 
 
 @router.get("/capacity/projection", tags=["capacity"], summary="Detained population under chosen inputs")
-async def api_projection(arrests_per_day: int = ARRESTS_PER_DAY, beds: int = BEDS, stay_days: float | None = STAY_DAYS,
-                         days: int = DAYS, format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
-    params = {"arrests_per_day": arrests_per_day, "beds": beds, "stay_days": stay_days, "days": days}
+async def api_projection(arrests_per_day: int = ARRESTS_PER_DAY, beds: str | None = BEDS,
+                         stay_days: float | None = STAY_DAYS, days: int = DAYS, format: Format = FORMAT,
+                         svc: Service = Depends(service)) -> Response:
+    params = {"arrests_per_day": arrests_per_day, "beds": beds_value(beds), "stay_days": stay_days, "days": days}
     return await svc.table("projection", params, format)
 
 

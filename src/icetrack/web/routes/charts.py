@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from icetrack.figures.charts import render
 from icetrack.web.charts import chart_answer
-from icetrack.web.params import (ARRESTS_PER_DAY, BEDS, DAYS, FISCAL_YEAR, SHIFT, STAY_DAYS, THRESHOLD, Agency,
+from icetrack.web.params import (ARRESTS_PER_DAY, BEDS, beds_value, DAYS, FISCAL_YEAR, SHIFT, STAY_DAYS, THRESHOLD, Agency,
                                  Breakdown, ChartFormat, ChartName, Origin, Period, Threshold, Verdict)
 from icetrack.web.serialize import json_bytes
 from icetrack.web.service import Service, service
@@ -44,11 +44,12 @@ async def api_chart(chart: ChartName, measure: str = Query("ice_posted_arrests",
                     shift: int = SHIFT, fiscal_year: int | None = FISCAL_YEAR, agency: Agency | None = None,
                     period: Period = "month", breakdown: Breakdown | None = None, origin: Origin = "arrest",
                     threshold: Threshold = THRESHOLD, verdict: Verdict | None = None,
-                    arrests_per_day: int = ARRESTS_PER_DAY, beds: int = BEDS,
+                    arrests_per_day: int = ARRESTS_PER_DAY, beds: str | None = BEDS,
                     stay_days: float | None = STAY_DAYS, days: int = DAYS,
                     format: ChartFormat = "json", svc: Service = Depends(service)) -> Response:
     query = dict(locals())
     query["threshold"] = int(threshold)
+    query["beds"] = beds_value(beds)
     filters = _filters(chart, query)
     compute = lambda: chart_answer(svc, chart, filters)  # noqa: E731
     params = {"chart": chart, **filters}

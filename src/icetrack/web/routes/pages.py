@@ -16,7 +16,7 @@ from icetrack.domain.json_text import strict_json
 from icetrack.figures.result import NotFound, http_url
 from icetrack.metrics.outcomes import BREAKDOWNS, PERIODS
 from icetrack.web.params import (ARRESTS_PER_DAY, BEDS, DAILY_MEASURE, DAYS, FISCAL_YEAR, SHIFT, STAY_DAYS, THRESHOLD,
-                                 Agency, Breakdown, Origin, Period, Threshold, Verdict)
+                                 Agency, Breakdown, Origin, Period, Threshold, Verdict, beds_value)
 from icetrack.web.service import Service, service
 
 PAGES = [("/", "Arrests by month"), ("/arrests", "January 2025 posts"), ("/detention", "Detention"),
@@ -158,16 +158,18 @@ async def page_claims(verdict: Verdict | None = None, svc: Service = Depends(ser
 
 
 @router.get("/capacity", response_class=HTMLResponse, tags=["pages"], summary="Capacity scenario")
-async def page_capacity(arrests_per_day: int = ARRESTS_PER_DAY, beds: int = BEDS, stay_days: float | None = STAY_DAYS,
-                        days: int = DAYS, svc: Service = Depends(service)) -> HTMLResponse:
-    params = {"arrests_per_day": arrests_per_day, "beds": beds, "stay_days": stay_days, "days": days}
+async def page_capacity(arrests_per_day: int = ARRESTS_PER_DAY, beds: str | None = BEDS,
+                        stay_days: float | None = STAY_DAYS, days: int = DAYS,
+                        svc: Service = Depends(service)) -> HTMLResponse:
+    params = {"arrests_per_day": arrests_per_day, "beds": beds_value(beds), "stay_days": stay_days, "days": days}
 
     def context() -> dict[str, Any]:
         fields = [_number("arrests_per_day", "ICE arrests per day", 1, 20000, arrests_per_day),
-                  _number("beds", "Beds", 1, 500000, beds),
+                  {"name": "beds", "label": "Beds (empty = the capacity in force; none = no limit)",
+                   "type": "text", "value": beds or ""},
                   _number("stay_days", "Mean stay (days; empty = calibrated)", 1, 365,
                           "" if stay_days is None else stay_days),
-                  _number("days", "Days projected", 30, 1095, days)]
+                  _number("days", "Days projected", 30, 731, days)]
         return {"title": "Capacity scenario",
                 "intro": "How many people would be detained under chosen ICE arrests per day, beds and length "
                          "of stay, from the workbooks' latest months; the band is the 5th-95th percentile of "
