@@ -87,15 +87,16 @@ def test_forced_releases_equal_the_excess_when_the_cap_binds():
     assert sim["population"][0].tolist() == [25, 25, 25, 25]
     assert sim["forced_releases"][0].tolist() == [0, 3.75, 3.75, 3.75]
     assert sim["held"][0].tolist() == [10, 6.25, 6.25, 6.25]
-    # a population already above the beds: 40 - 10 + 10 = 40, 15 over: all 10 arrivals and 5 of those held
+    # a population already above the beds: 40 - 10 + 10 = 40, 15 over: all 10 arrivals are turned away and no
+    # one held is released (issue 16): 30 held, still above the 25 beds
     over = simulate(np.array([[40.0]]), np.array([[[10.0]]]), np.array([[4.0]]), 25, 1)
-    assert over["forced_releases"][0, 0] == 15 and over["held"][0, 0] == 0 and over["population"][0, 0] == 25
+    assert over["forced_releases"][0, 0] == 10 and over["held"][0, 0] == 0 and over["population"][0, 0] == 30
 
     # any case: forced releases = population before the cap - beds, and the stock balances every day
     rng = np.random.default_rng(1)
-    adm = rng.uniform(0, 400, (3, 60, 2))
-    sim = simulate(np.array([[9_000.0, 3_000.0]]), adm, np.array([[30.0, 20.0]]), 11_000, 60)
-    before = np.concatenate([np.full((3, 1), 12_000.0), sim["population"][:, :-1]], axis=1)
+    adm = rng.uniform(0, 600, (3, 60, 2))
+    sim = simulate(np.array([[7_000.0, 3_000.0]]), adm, np.array([[30.0, 20.0]]), 11_000, 60)
+    before = np.concatenate([np.full((3, 1), 10_000.0), sim["population"][:, :-1]], axis=1)
     uncapped = before - sim["book_outs"] + sim["arrivals"]
     assert np.allclose(sim["forced_releases"], np.maximum(uncapped - 11_000, 0))
     assert np.allclose(sim["population"], uncapped - sim["forced_releases"])

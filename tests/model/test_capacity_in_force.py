@@ -43,7 +43,7 @@ def test_capacity_in_force_follows_effective_and_announcement_dates(tmp_path):
 def test_a_population_above_the_cap_is_not_released_on_day_one():
     # 40 held, 25 beds, 10 arriving a day, a 4-day stay: day 0: 40 - 10 = 30 held, all 10 arrivals turned away;
     # day 1: 30 - 7.5 = 22.5, 2.5 of the 10 arrivals fit (25); the stock itself is never released.
-    sim = simulate(np.array([[40.0]]), np.array([[[10.0]]]), np.array([[4.0]]), 25, 3, release_stock=False)
+    sim = simulate(np.array([[40.0]]), np.array([[[10.0]]]), np.array([[4.0]]), 25, 3)
     assert sim["population"][0].tolist() == [30.0, 25.0, 25.0]
     assert sim["forced_releases"][0].tolist() == [10.0, 7.5, 3.75]
     assert sim["held"][0].tolist() == [0.0, 2.5, 6.25]

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import copy
+import html as html_text
 import re
 import struct
 import zlib
 
+import pytest
+
+from icetrack.figures import evaluation
 from icetrack.report.build import build_report
 from icetrack.warehouse import open_warehouse
+
+
+@pytest.fixture(scope="module")
+def evaluated(bundled_warehouse) -> dict:
+    """The capacity model's rolling-origin evaluation of the bundled figures, computed once (seconds)."""
+    with open_warehouse(bundled_warehouse, read_only=True) as wh:
+        return evaluation.model_evaluation.evaluate(wh.ibis(), runs=evaluation.RUNS)
+
+
+@pytest.fixture(autouse=True)
+def evaluations(evaluated, monkeypatch) -> list:
+    """Every report build here reads the same bundled figures: each gets the evaluation computed once for the
+    module (a copy), and the calls are counted."""
+    calls = []
+
+    def precomputed(wh, **kwargs):
+        calls.append(kwargs)
+        return copy.deepcopy(evaluated)
+
+    monkeypatch.setattr(evaluation, "evaluate", precomputed)
+    return calls
 
 
 def png_size_and_colours(data: bytes) -> tuple[int, int, int]:
@@ -122,3 +148,46 @@ def test_report_opens_on_the_monthly_picture(bundled_warehouse):
     # the ledger's definitions, and the January 2025 view after the picture
     assert "How the monthly ledger reads each series" in html and "<em>Target in force</em>" in html
     assert html.index('<h2 id="january-2025">') < html.index("Daily arrests posted by ICE against the announced")
+
+
+def test_report_says_how_far_the_projections_can_be_trusted(bundled_warehouse, evaluated, evaluations):
+    """Issue 16: the capacity section shows the rolling-origin evaluation, computed once per report build."""
+    with open_warehouse(bundled_warehouse, read_only=True) as wh:
+        html = build_report(wh)
+    assert len(evaluations) == 1
+    start = html.index('<h3 id="evaluation">How far the projections can be trusted</h3>')
+    section = html[start:html.index("<h2", start)]
+    origins = int(re.search(r"forecast made at <b>(\d+) origins</b>", section).group(1))
+    assert origins == evaluated["origins"]["count"] >= 40
+    assert f"({evaluated['origins']['first']} to {evaluated['origins']['last']}" in section
+    verdicts = re.findall(r"<li>(.*?)</li>", section[section.index('id="evaluation-verdicts"'):], re.S)[:3]
+    assert verdicts == [html_text.escape(v, quote=True) for v in evaluated["verdicts"]]
+    table = section[section.index('<table id="evaluation-table">'):section.index("</table>", section.index(
+        '<table id="evaluation-table">'))]
+    rows = [_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):], re.S)]
+    assert len(rows) == 18  # 3 targets x 6 horizons
+    assert [(r[0], r[1]) for r in rows[:7]] == [("ADP", str(h)) for h in range(1, 7)] + [("final book-outs", "1")]
+    adp_1 = evaluated["per_horizon"][0]
+    assert rows[0][2:5] == [str(adp_1["n"]), str(adp_1["model"]["n"]),
+                            f"{adp_1['model']['mape']:.1f}% ({adp_1['model']['bias']:+.1f}%)"]
+    assert rows[0][5] == f"{adp_1['model_vs']['last_value']['baseline_mape']:.1f}%"
+    (h1,) = [c for c in evaluated["coverage"]["empirical"]["adp"]["per_horizon"] if c["horizon"] == 1]
+    assert rows[0][-3:] == [str(h1["80"]["n"]), f"{h1['80']['achieved'] * 100:.0f}%",
+                            f"{h1['95']['achieved'] * 100:.0f}%"]
+    assert section.count("<svg") == 2  # coverage and error charts
+    assert "Prediction bands: nominal against achieved coverage" in section
+    assert "Forecast error by horizon" in section
+    assert f"{evaluated['runs']} Monte Carlo runs per forecast" in section
+    assert "split conformal" in section and "<em>Origin</em>" in section  # the method
+
+
+def test_report_says_why_the_evaluation_is_missing(bundled_warehouse, monkeypatch):
+    def too_early(wh, **kwargs):
+        raise ValueError("no edition with monthly ADP was published on or before 2019-10-31: nothing to evaluate")
+
+    monkeypatch.setattr(evaluation, "evaluate", too_early)
+    with open_warehouse(bundled_warehouse, read_only=True) as wh:
+        html = build_report(wh)
+    start = html.index('<h3 id="evaluation">')
+    assert ("the capacity model cannot be evaluated: no edition with monthly ADP was published on or before "
+            "2019-10-31: nothing to evaluate.") in html[start:start + 400]

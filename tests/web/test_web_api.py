@@ -453,3 +453,48 @@ def test_capacity_defaults_to_the_capacity_in_force_and_takes_none(client):
     assert zero.status_code == 422 and "beds must be above 0" in zero.text
     assert client.get("/api/capacity/projection?arrests_per_day=1200&days=800").status_code == 422
     assert client.get("/api/capacity/projection?arrests_per_day=1200&beds=lots").status_code == 422
+
+
+def _shares(node):
+    """Every achieved coverage share in the evaluation's coverage block."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "achieved":
+                yield v
+            else:
+                yield from _shares(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _shares(v)
+
+
+def test_capacity_evaluation_endpoint_page_and_charts(client):
+    # Issue 16: how far the capacity model's projections can be trusted, computed once per warehouse state
+    body = client.get("/api/capacity/evaluation").json()
+    assert body["origins"]["count"] >= 40 and len(body["origins"]["list"]) == body["origins"]["count"]
+    shares = list(_shares(body["coverage"]))
+    assert len(shares) > 20 and all(s is None or 0 <= s <= 1 for s in shares)
+    assert body["coverage"]["empirical"]["all_targets"]["overall"]["80"]["achieved"] is not None
+    rows = assert_csv_matches_json(client, "/api/capacity/evaluation")
+    assert [(r["target"], r["horizon"]) for r in rows] == [
+        (t, h) for t in ("adp", "book_outs", "removals_to_date") for h in range(1, 7)]
+    for r in rows:
+        assert all(r[k] is None or 0 <= r[k] <= 1 for k in ("coverage_80", "coverage_95", "monte_carlo_coverage_80",
+                                                            "monte_carlo_coverage_95"))
+    assert len(body["verdicts"]) == 3 and body["provenance"]["definitions"] == body["definitions"]
+    assert {e["source"] for e in body["provenance"]["editions"]} == {"ice_detention_workbook"}
+    for chart in ("evaluation_coverage", "evaluation_errors"):
+        answer = client.get(f"/api/charts/{chart}").json()
+        assert answer["spec"] and answer["csv_url"] == "/api/capacity/evaluation?format=csv"
+        assert answer["source_note"].startswith("Source: ice_detention_workbook:")
+    plotted = [row for data in client.get("/api/charts/evaluation_coverage").json()["spec"]["datasets"].values()
+               for row in data if row.get("series") == "all targets" and row.get("nominal") == 0.8]
+    assert sorted(r["achieved"] for r in plotted) == sorted(
+        [body["coverage"]["empirical"]["all_targets"]["overall"]["80"]["achieved"],
+         body["coverage"]["monte_carlo_same_pairs"]["all_targets"]["overall"]["80"]["achieved"]])
+    html = client.get("/capacity").text
+    assert re.findall(r'data-chart="(\w+)"', html) == ["capacity", "evaluation_coverage", "evaluation_errors"]
+    assert f'<b id="evaluation-origins">{body["origins"]["count"]}</b>' in html
+    table = html[html.index('<table id="evaluation-table">'):]
+    assert len(re.findall(r"<tr>", table[table.index("<tbody>"):table.index("</tbody>")])) == 18
+    assert 'href="/api/capacity/evaluation?format=csv"' in html

@@ -32,7 +32,7 @@ pytestmark = [
     pytest.mark.skipif(sync_playwright is None, reason="the playwright Python package is not installed"),
 ]
 
-PAGES = {"/": 1, "/arrests": 1, "/detention": 3, "/outcomes?period=week": 3, "/claims": 1, "/capacity": 1,
+PAGES = {"/": 1, "/arrests": 1, "/detention": 3, "/outcomes?period=week": 3, "/claims": 1, "/capacity": 3,
          "/sources": 0}
 
 

@@ -29,12 +29,16 @@ NUMBER_OPTIONS = ("arrests_per_day", "beds", "stay_days", "days", "share_detaine
               help="With --goal-removals-per-year: arrests_per_day, beds or stay_days.")
 @click.option("--backtest", "run_backtest", is_flag=True,
               help="Calibrate on editions published by --through, project to --until, score against later editions.")
+@click.option("--evaluate", "run_evaluation", is_flag=True,
+              help="Rolling-origin evaluation: the model and four baselines forecast 1-6 months ahead from every "
+                   "month end and edition since FY2020, with what was public then; errors, bands' coverage.")
+@click.option("--horizons", metavar="M", default="6", show_default=True, help="With --evaluate: months ahead (1-24).")
 @click.option("--through", metavar="YYYY-MM-DD",
               help="Calibrate on editions published by this date (default: all; with --backtest 2025-01-31).")
 @click.option("--until", metavar="YYYY-MM-DD", help="Back-test: last day projected (default 2025-08-31).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.pass_context
-def project(ctx, solve_for, run_backtest, through, until, as_json, **options) -> None:
+def project(ctx, solve_for, run_backtest, run_evaluation, horizons, through, until, as_json, **options) -> None:
     """What an arrest rate implies for beds, stays, forced releases and removals (Little's law and a daily
     stock-and-flow simulation calibrated on ICE's workbooks), goal seeking, and the back-test."""
     uncapped = (options["beds"] or "").strip().lower() == "none"
@@ -44,6 +48,15 @@ def project(ctx, solve_for, run_backtest, through, until, as_json, **options) ->
     if uncapped:
         numbers["beds"] = float("inf")
     through_date, until_date = parse_date(through, "--through"), parse_date(until, "--until")
+    if run_evaluation:
+        months = parse_number(horizons, "--horizons")
+        with warehouse(ctx, read_only=True) as wh:
+            try:
+                result = _evaluate(wh.ibis(), months, numbers)
+            except ValueError as e:
+                fail(str(e))
+        emit(result, _render_evaluation, as_json=as_json)
+        return
     with warehouse(ctx, read_only=True) as wh:
         try:
             if run_backtest:
@@ -66,6 +79,54 @@ def _backtest(con, numbers: dict, through: date | None, until: date | None) -> d
     cap.check_run_options(1, numbers["runs"], numbers["seed"])
     return cap.backtest(con, through=through or date(2025, 1, 31), until=until or date(2025, 8, 31),
                         runs=int(numbers["runs"]), seed=int(numbers["seed"]))
+
+
+def _evaluate(con, months: float, numbers: dict) -> dict:
+    from icetrack.model.evaluation import evaluate
+
+    if months != int(months):
+        raise ValueError(f"--horizons must be a whole number of months, not {months:g}")
+    with Progress(TextColumn("evaluating origins"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task("origins", total=None)
+        return evaluate(con, horizons=int(months), runs=int(numbers["runs"]), seed=int(numbers["seed"]),
+                        progress=lambda done, total: progress.update(task, completed=done, total=total))
+
+
+def _render_evaluation(result: dict) -> None:
+    o = result["origins"]
+    console.print(f"Rolling-origin evaluation: {o['count']} origins ({o['first']}..{o['last']}; "
+                  f"{o['distinct_known_data']} distinct sets of published figures), horizons 1-{result['horizons']} "
+                  f"months, {result['runs']} runs, in {result['elapsed_s']:.1f} s", highlight=False)
+    methods = ("model", "last_value", "seasonal_naive", "drift", "ets")
+    coverage = result["coverage"]["empirical"]
+    for target in ("adp", "book_outs", "removals_to_date"):
+        cov = {c["horizon"]: c for c in coverage.get(target, {}).get("per_horizon", [])}
+        rows = []
+        for r in (x for x in result["per_horizon"] if x["target"] == target):
+            c = cov.get(r["horizon"], {})
+            rows.append((str(r["horizon"]), str(r["n"]),
+                         *[_mape(r[m]) for m in methods],
+                         f"{r['model']['bias']:+.1f}%" if r["model"]["bias"] is not None else "-",
+                         _share(c.get("80")), _share(c.get("95"))))
+        columns = ("months ahead", "n", *[f"{m} MAPE" for m in methods], "model bias", "80% band", "95% band")
+        console.print(table(columns, rows, right=columns, overflow="fold", title=f"{target}: error by horizon"))
+    overall = coverage["all_targets"]["overall"]
+    console.print(f"Achieved coverage, all targets: 80% band {_share(overall.get('80'))}, 95% band "
+                  f"{_share(overall.get('95'))} ({result['coverage']['method']})", highlight=False)
+    for line in result["verdicts"]:
+        console.print(f"- {line}", highlight=False, markup=False)
+
+
+def _mape(s: dict) -> str:
+    return "-" if s.get("mape") is None else f"{s['mape']:.1f}%"
+
+
+def _share(v: dict | None) -> str:
+    """An achieved coverage {"n", "inside", "achieved"} as '78% of 40'."""
+    if not v or v.get("achieved") is None:
+        return "-"
+    return f"{100 * v['achieved']:.0f}% of {v['n']}"
 
 
 def _scenario(con, numbers: dict, solve_for: str, through: date | None) -> dict:

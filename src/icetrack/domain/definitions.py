@@ -98,9 +98,13 @@ https://www.ice.gov/detain/detention-management):
   of MAPE).
 - Little's law (steady state): population = admissions per day x mean stay. Sustainable admissions = beds /
   mean stay; beds needed = admissions x mean stay; mean stay = the admissions-weighted mean of the agencies'.
-- Capacity: when the midnight population would exceed the beds, the excess is released that day ("forced
-  releases"): first from the day's arrivals (people arrested beyond capacity are not held), then, if the
-  population was already above the beds, from those held, in proportion to each agency's share.
+- Capacity: the beds in force on the projection's start date (the bed targets: the FY2024 appropriation's
+  41,500 through FY2025, the 2025 expansion goal of about 100,000 from July 4, 2025; of those in force, the
+  one in force from the later date; a back-test sees only those announced by its cut-off), or the beds given
+  (`--beds none`: no limit). When the midnight population would exceed the beds, the day's arrivals beyond
+  them are turned away ("forced releases": people arrested beyond capacity are not held). A projection
+  starts from the last reported population by agency; when that population is already above the beds no one
+  held is released on day one - the projection says so and turns arrivals away until exits bring it under.
 - Book-outs (natural exits, not forced releases) split by reason at the calibrated shares: 'Release to
   Remove' is a removal from detention. ICE's removals also count people never booked into ICE detention
   (from FY2025 CBP turnovers not detained; from March 2025 Title 50 expulsions): these "other removals"
@@ -143,4 +147,52 @@ Definitions:
   estimated arrests = book-ins / the share of ICE arrests booked in, with that share's interval (bridge
   arrests.from_book_ins); removals per day between two editions = the difference of their removals-to-date
   figures / the days between their table dates (a new fiscal year restarts the count).
+"""
+
+
+# The rolling-origin evaluation of the capacity model (icetrack.model.evaluation).
+EVALUATION = """Rolling-origin evaluation of the capacity model: what its forecasts would have scored, origin by origin.
+
+Definitions:
+- *Origin*: a day the forecast is made on: every month end from October 31, 2019 to the last month end with a
+  value scored after it, and every day an edition holding the monthly series became public in that range (its
+  publication date; an undated edition counts from its as-of date). At an origin only the figures public that
+  day are used (an undated reference figure counts from the start of the period it describes), each figure at
+  its newest public edition. Origins that saw exactly the same figures make the same forecast: it is scored
+  once, under the earliest of them (`forecast_of`).
+- *Known month*: the last month of total ADP counted in full among the figures public at the origin. Horizon h
+  is the h-th month after it (1 to 6 by default, at most 24).
+- *Targets*: monthly ADP (all agencies, all criminality); monthly final book-outs (the tables' Total row, only
+  for months whose table lists 'Release to Remove', FY2024 on: earlier tables list releases only); removals to
+  date (the fiscal-year-to-date removals of the latest table dated in the horizon month, scored only when
+  dated after the last such table public at the origin).
+- *Actual*: the latest vintage of each value.
+- *Model*: the capacity model calibrated on what was public at the origin (the rules of the capacity model's
+  definitions), status quo: admissions held at the calibrated rate per day, starting from the last reported
+  ADP by agency, no bed cap. Its point forecast is the median of the Monte Carlo runs; removals to date add
+  the runs' removals (from detention and other) after the last table public at the origin to its figure, or
+  start from zero on October 1 of a later fiscal year. The model needs book-outs by reason with 'Release to
+  Remove' rows (public from October 2024): before that it makes no forecast.
+- *Baselines* (each on the same origins and horizons, from the same public figures): *last value* carried
+  forward; *seasonal naive*, the same month a year before the target month (none when that month is unknown);
+  *drift*, the straight line through the first and last known values of the last 12 months, extended;
+  *ETS*, exponential smoothing with an additive damped trend (statsmodels, maximum likelihood) fitted on the
+  known months (at least 12; a gap of one or two unpublished months, such as a September a year-end workbook
+  dated before the 30th left out, filled by linear interpolation; the history before a longer gap left out).
+  They run on rates: ADP; book-outs per day (x the days of the target month); removals per day since October
+  1 of each table's fiscal year, by the month of its latest table (x the days from October 1 to the target
+  table's date). The removals-to-date tables come one per edition, not one per month, so ETS is not fitted on
+  them.
+- *Errors*: % error = (forecast - actual) / actual; MAPE = the mean of its absolute values; bias = its mean
+  (negative: too low). The model *beats* a baseline when its MAPE is lower on the forecasts both made.
+- *Empirical bands*: at an origin, the 80% and 95% bands of a model forecast at horizon h are the forecast x
+  (1 + m -/+ q): m the median and q the ceil((n+1) L)-th smallest |e - m| of the relative errors e (actual /
+  forecast - 1) of the model's forecasts made at earlier origins at the same horizon (the three targets
+  pooled) whose value had been published by this origin (the value as then published). The level L adapts
+  to the misses so far (adaptive conformal inference): L = nominal - 0.05 x the sum over those earlier
+  forecasts of (1 - nominal - missed); above 1, the largest deviation is widened by L. With fewer than 8
+  such errors there is no band and the forecast is not counted in the coverage.
+- *Coverage*: the share of forecasts with a band whose actual lies inside it (bounds included), per band, per
+  horizon and overall, against the nominal 80% and 95%. The Monte Carlo bands (10th-90th and 2.5th-97.5th
+  percentiles of the runs) are measured on the same forecasts for comparison.
 """

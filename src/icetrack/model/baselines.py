@@ -18,6 +18,9 @@ import pandas as pd
 
 DRIFT_MONTHS = 12  # the drift line runs through the first and last known values of the last 12 months
 ETS_MIN_MONTHS = 12  # an additive damped trend has 5 parameters (level, trend, damping and two initial states)
+# Year-end workbooks dated before September 30 leave that September unpublished (2021, 2022, 2025): ETS fills
+# such a month between its neighbours rather than losing the history before it.
+ETS_MAX_GAP = 2
 
 DESCRIPTIONS = {
     "last_value": "the last known month's value, carried forward",
@@ -25,8 +28,9 @@ DESCRIPTIONS = {
     "drift": (f"a straight line through the first and last known values of the last {DRIFT_MONTHS} months "
               "(ending at the last known month), extended to the target month"),
     "ets": ("exponential smoothing with an additive damped trend, no seasonality (statsmodels "
-            "ExponentialSmoothing, parameters by maximum likelihood), fitted on the last unbroken run of known "
-            f"months (at least {ETS_MIN_MONTHS}); none for an irregular series"),
+            "ExponentialSmoothing, parameters by maximum likelihood), fitted on the known months (at least "
+            f"{ETS_MIN_MONTHS}; a gap of up to {ETS_MAX_GAP} missing months filled by linear interpolation, the "
+            "history before a longer gap left out); none for an irregular series"),
 }
 
 
@@ -63,19 +67,24 @@ def drift(series: pd.Series, month: date) -> float | None:
     return float(window.iloc[-1] + slope * months_between(last_month, month))
 
 
-def unbroken_tail(series: pd.Series) -> pd.Series:
-    """The last run of consecutive months of ``series``."""
+def filled_months(series: pd.Series) -> pd.Series:
+    """``series`` on every month of its last stretch without a gap over :data:`ETS_MAX_GAP` months, a missing
+    month in it filled by linear interpolation between its neighbours (a month never published is not zero)."""
     months = list(series.index)
     start = len(months) - 1
-    while start > 0 and months_between(months[start - 1], months[start]) == 1:
+    while start > 0 and months_between(months[start - 1], months[start]) <= ETS_MAX_GAP + 1:
         start -= 1
-    return series.iloc[start:]
+    tail = series.iloc[start:]
+    if tail.empty:
+        return tail
+    every = [add_months(tail.index[0], k) for k in range(months_between(tail.index[0], tail.index[-1]) + 1)]
+    return tail.reindex(every).astype(float).interpolate(method="linear")
 
 
 def ets(series: pd.Series, months: list[date]) -> dict[date, float | None]:
-    """Exponential smoothing, additive damped trend, fitted once on the last unbroken run of months, at each of
-    ``months``."""
-    run = unbroken_tail(series)
+    """Exponential smoothing, additive damped trend, fitted once on :func:`filled_months` of ``series``, at each
+    of ``months``."""
+    run = filled_months(series)
     steps = {m: months_between(run.index[-1], m) if len(run) else 0 for m in months}
     if len(run) < ETS_MIN_MONTHS or max(steps.values(), default=0) < 1:
         return {m: None for m in months}
@@ -96,6 +105,7 @@ def ets_path(values: np.ndarray, steps: int) -> np.ndarray:
     return np.asarray(fit.forecast(steps), dtype=float)
 
 
+BASELINES = ("last_value", "seasonal_naive", "drift", "ets")
 ONE_MONTH: dict[str, Callable[[pd.Series, date], float | None]] = {
     "last_value": last_value, "seasonal_naive": seasonal_naive, "drift": drift}
 

@@ -184,7 +184,7 @@ def project(calibration: Calibration, *, arrests_per_day: float, beds: float | N
     initial = np.array([[cal.last_adp[a] for a in AGENCIES]])
     # The projection starts from the last reported population: no one held is released on day one, even
     # when that population is above the beds (arrivals are turned away until exits bring it under them).
-    sim = simulate(initial, admissions[:, None, :], draws["stays"], sc.beds, days, progress, release_stock=False)
+    sim = simulate(initial, admissions[:, None, :], draws["stays"], sc.beds, days, progress)
     other = cal.other_removals_per_day["value"]
     removals = sim["book_outs"] * draws["removal_share"][:, None]
     dates = pd.date_range(cal.start, periods=days, freq="D")

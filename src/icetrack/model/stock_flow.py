@@ -50,15 +50,15 @@ def check_run_options(days: float, runs: float, seed: float = 0) -> None:
 
 
 def simulate(initial_population: np.ndarray, admissions: np.ndarray, stay_days: np.ndarray, beds: float, days: int,
-             progress: Callable[[int], None] | None = None, *, release_stock: bool = True) -> dict[str, np.ndarray]:
+             progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     """Daily stock and flow, runs x agencies, in expected values.
 
     ``initial_population``: (runs|1, agencies) held at the midnight before day 0; ``admissions``: (runs|1,
     days|1, agencies) arriving per day (a single day column applies to every day); ``stay_days``: (runs|1,
     agencies) mean stays (geometric: each night a person leaves with probability 1 / mean stay); ``beds``:
     capacity (``math.inf`` for none). Each day: book-outs leave, arrivals come in, and any population above
-    the beds is released (forced releases). With ``release_stock=False`` only arrivals are turned away: a
-    population that starts above the beds is not released, it falls by its exits until it fits.
+    the beds is turned away from the day's arrivals (forced releases). No one held is released: a population
+    that starts above the beds falls by its exits until it fits, all arrivals turned away meanwhile.
     Returns (runs, days) arrays: population (at midnight), arrivals, held (arrivals kept), forced_releases,
     book_outs; and population_by_agency (runs, days, agencies).
     """
@@ -78,14 +78,10 @@ def simulate(initial_population: np.ndarray, admissions: np.ndarray, stay_days: 
         from_arrivals = np.minimum(excess, arrived)
         arrival_mix = np.divide(arriving, arrived[:, None], out=np.zeros_like(pop), where=arrived[:, None] > 0)
         pop -= arrival_mix * from_arrivals[:, None]
-        held_total = pop.sum(axis=1)
-        stock_mix = np.divide(pop, held_total[:, None], out=np.zeros_like(pop), where=held_total[:, None] > 0)
-        from_stock = (excess - from_arrivals) if release_stock else np.zeros_like(excess)
-        pop -= stock_mix * from_stock[:, None]
         out["population"][:, t] = pop.sum(axis=1)
         out["arrivals"][:, t] = arrived
         out["held"][:, t] = arrived - from_arrivals
-        out["forced_releases"][:, t] = from_arrivals + from_stock
+        out["forced_releases"][:, t] = from_arrivals
         out["book_outs"][:, t] = exits.sum(axis=1)
         by_agency[:, t, :] = pop
         if progress:

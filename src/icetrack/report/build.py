@@ -17,10 +17,10 @@ import jinja2
 
 from icetrack import __version__
 from icetrack.domain.catalogue import CATALOGUE
-from icetrack.figures import arrests, capacity, charts, claims, detention, ledger_tables, outcomes
+from icetrack.figures import arrests, capacity, charts, claims, detention, evaluation, ledger_tables, outcomes
 from icetrack.figures import ledger as targets_ledger
 from icetrack.domain.json_text import strict_json
-from icetrack.figures.result import http_url
+from icetrack.figures.result import NotFound, http_url
 
 # autoescape=True, not select_autoescape(["html"]): that matches names ending in ".html" only, and the
 # template is report.html.j2, so it had switched escaping off. Every template here is HTML.
@@ -185,7 +185,26 @@ def _capacity_section(wh, notes: SourceNotes) -> dict[str, Any] | None:
             "calibration_notes": [notes.cite(e) for e in d["calibration_editions"]],
             "backtest": d["backtest"], "backtest_notes": [notes.cite(e) for e in d["backtest_editions"]],
             "svg": charts.render(charts.spec(capacity.backtest_spec(d["backtest"])), "svg"),
-            "projection_svg": charts.render(charts.spec(capacity.projection_spec(d["projection"])), "svg")}
+            "projection_svg": charts.render(charts.spec(capacity.projection_spec(d["projection"])), "svg"),
+            "evaluation": _evaluation_section(wh, notes)}
+
+
+def _evaluation_section(wh, notes: SourceNotes) -> dict[str, Any]:
+    """How far the projections can be trusted: the rolling-origin evaluation (computed once per report, seconds)
+    with its verdicts, table per target and horizon, coverage and error charts, and method."""
+    try:
+        result = evaluation.evaluation(wh)
+    except NotFound as e:  # too little published history to evaluate: say why
+        return {"missing": str(e)}
+    drawn = []
+    for name, make in (("Prediction bands: nominal against achieved coverage", evaluation.calibration_spec),
+                       ("Forecast error by horizon", evaluation.error_spec)):
+        try:
+            drawn.append(_chart(name, make(result), []))
+        except charts.NothingToDraw:
+            continue
+    return {**evaluation.summary(result), "charts": drawn,
+            "notes": [notes.cite(e["edition_id"]) for e in result.editions]}
 
 
 def write_report(wh, out: Path, by=None) -> Path:

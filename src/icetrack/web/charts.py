@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from icetrack.figures import arrests, capacity, charts, claims, detention, outcomes
+from icetrack.figures import arrests, capacity, charts, claims, detention, evaluation, outcomes
 from icetrack.figures import ledger as targets_ledger
 from icetrack.figures.result import Result, provenance, source_note
 from icetrack.web.service import Service
 
+EVALUATION_CHARTS = {"evaluation_coverage": evaluation.calibration_spec, "evaluation_errors": evaluation.error_spec}
 DETENTION_CHARTS = {"book_ins": (["book_ins"], detention.book_ins_spec),
                     "book_outs": (["book_outs", "removal_share"], detention.book_outs_spec),
                     "detained": (["detained", "adp", "funded_beds"], detention.detained_spec)}
@@ -42,6 +43,8 @@ def _sources(svc: Service, chart: str, f: dict[str, Any]) -> tuple[list[Result],
         return [svc.survival(**params)], outcomes.survival_spec, "/api/outcomes/survival", params
     if chart == "claims":
         return [svc.claims(f["verdict"])], claims.spec, "/api/claims", f
+    if chart in EVALUATION_CHARTS:
+        return [svc.evaluation()], EVALUATION_CHARTS[chart], "/api/capacity/evaluation", {}
     return [svc.projection(**f)], capacity.projection_spec, "/api/capacity/projection", f
 
 

@@ -22,7 +22,7 @@ Agency = Literal["ICE", "CBP"]
 DetentionTable = Literal[TABLES]  # type: ignore[valid-type]
 Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
 ChartName = Literal["picture", "arrests", "book_ins", "book_outs", "detained", "funnel", "km", "cif", "claims",
-                    "capacity"]
+                    "capacity", "evaluation_coverage", "evaluation_errors"]
 Grain = Literal["day", "week", "month", "fiscal_year", "fytd", "snapshot", "period"]
 SolveFor = Literal["arrests_per_day", "beds", "stay_days"]
 

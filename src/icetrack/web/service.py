@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from icetrack.figures import arrests, capacity, claims, detention, outcomes, series
+from icetrack.figures import arrests, capacity, claims, detention, evaluation, outcomes, series
 from icetrack.figures import ledger as targets_ledger
 from icetrack.figures.result import InvalidParameters, Result
 from icetrack.metrics.targets import pace
@@ -161,6 +161,10 @@ class Service:
     def goal_seek(self, **inputs: Any) -> Result:
         return self.cached("goal-seek", inputs,
                            lambda: capacity.goal_seek(self.wh(), calibrated=self._calibrated(), **inputs))
+
+    def evaluation(self) -> Result:
+        """The rolling-origin evaluation of the capacity model (seconds): once per warehouse version."""
+        return self.cached("evaluation", {}, lambda: evaluation.evaluation(self.wh()))
 
     def daily_measures(self) -> list[str]:
         return arrests.daily_measures(self.wh())

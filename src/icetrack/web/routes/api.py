@@ -124,6 +124,14 @@ async def api_projection(arrests_per_day: int = ARRESTS_PER_DAY, beds: str | Non
     return await svc.table("projection", params, format)
 
 
+@router.get("/capacity/evaluation", tags=["capacity"],
+            summary="How far the capacity model's projections can be trusted: its rolling-origin evaluation")
+async def api_evaluation(format: Format = FORMAT, svc: Service = Depends(service)) -> Response:
+    # JSON: the whole evaluation (origins, scores per horizon and target, verdicts, coverage, every scored
+    # forecast); CSV: one row per target and horizon
+    return await svc.table("evaluation", {}, format)
+
+
 @router.get("/capacity/goal-seek", tags=["capacity"],
             summary="The arrests per day, beds or mean stay that reach a yearly removals goal in steady state")
 async def api_goal_seek(removals_per_year: int = Query(..., ge=0, le=10_000_000),

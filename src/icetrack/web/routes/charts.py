@@ -28,7 +28,8 @@ def _filters(chart: str, q: dict[str, Any]) -> dict[str, Any]:
             "funnel": {"period": q["period"], "breakdown": q["breakdown"], "threshold": q["threshold"]},
             "km": survival, "cif": survival,
             "claims": {"verdict": q["verdict"]},
-            "capacity": {k: q[k] for k in ("arrests_per_day", "beds", "stay_days", "days")}}[chart]
+            "capacity": {k: q[k] for k in ("arrests_per_day", "beds", "stay_days", "days")},
+            "evaluation_coverage": {}, "evaluation_errors": {}}[chart]
 
 
 def _image(answer: dict[str, Any], fmt: str) -> bytes:

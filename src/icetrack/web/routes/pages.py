@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from icetrack import __version__
-from icetrack.figures import ledger_tables
+from icetrack.figures import evaluation as model_evaluation, ledger_tables
 from icetrack.figures.outcomes import NO_PERSON_DATA
 from icetrack.domain.json_text import strict_json
 from icetrack.figures.result import NotFound, http_url
@@ -170,11 +170,19 @@ async def page_capacity(arrests_per_day: int = ARRESTS_PER_DAY, beds: str | None
                   _number("stay_days", "Mean stay (days; empty = calibrated)", 1, 365,
                           "" if stay_days is None else stay_days),
                   _number("days", "Days projected", 30, 731, days)]
+        try:
+            evaluated = {**model_evaluation.summary(svc.evaluation()), "csv": "/api/capacity/evaluation?format=csv"}
+        except NotFound as e:  # too little published history to evaluate
+            evaluated = {"missing": str(e)}
         return {"title": "Capacity scenario",
                 "intro": "How many people would be detained under chosen ICE arrests per day, beds and length "
                          "of stay, from the workbooks' latest months; the band is the 5th-95th percentile of "
                          "simulated runs.",
-                "fields": fields, "charts": [_box("capacity", "Projected detained population", params)]}
+                "fields": fields, "charts": [_box("capacity", "Projected detained population", params)],
+                "evaluation": evaluated,
+                "evaluation_charts": [] if "missing" in evaluated else [
+                    _box("evaluation_coverage", "Prediction bands: nominal against achieved coverage", {}),
+                    _box("evaluation_errors", "Forecast error by horizon: the model against the baselines", {})]}
 
     return await _page(svc, "/capacity", params, "chart_page.html.j2", context)
 
