@@ -85,3 +85,18 @@ def test_cli_defaults_to_the_capacity_in_force_and_refuses_in_one_line(icetrack)
                           (["--through", "2015-01-01"], "no ICE detention workbook was published on or before 2015-01-01")]:
         err = icetrack("project", "--arrests-per-day", "1200", *args, expect=2).stderr
         assert err.startswith(f"icetrack: error: {message}") and err.count("\n") == 1
+
+
+def test_cli_evaluate_prints_the_rolling_evaluation(icetrack):
+    import json
+
+    result = json.loads(icetrack("project", "--evaluate", "--runs", "20", "--json").stdout)
+    assert result["origins"]["count"] >= 40 and result["horizons"] == 6
+    assert {(r["target"], r["horizon"]) for r in result["per_horizon"]} == {
+        (t, h) for t in ("adp", "book_outs", "removals_to_date") for h in range(1, 7)}
+    assert all(0 <= v["achieved"] <= 1 for v in result["coverage"]["empirical"]["all_targets"]["overall"].values())
+    text = icetrack("project", "--evaluate", "--runs", "20").stdout
+    assert "Rolling-origin evaluation: 104 origins" in text and "adp: error by horizon" in text
+    for args, message in [(["--horizons", "25"], "over 24 months"), (["--horizons", "0"], "at least 1 month")]:
+        err = icetrack("project", "--evaluate", *args, expect=2).stderr
+        assert message in err and err.count("\n") == 1

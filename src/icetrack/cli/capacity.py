@@ -82,10 +82,12 @@ def _backtest(con, numbers: dict, through: date | None, until: date | None) -> d
 
 
 def _evaluate(con, months: float, numbers: dict) -> dict:
-    from icetrack.model.evaluation import evaluate
+    from icetrack.model.evaluation import check_options, evaluate
 
     if months != int(months):
         raise ValueError(f"--horizons must be a whole number of months, not {months:g}")
+    months = int(months)
+    check_options(months, numbers["runs"], numbers["seed"])  # before the progress bar draws anything
     with Progress(TextColumn("evaluating origins"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as progress:
         task = progress.add_task("origins", total=None)

@@ -105,7 +105,7 @@ def _target_keys(known: Known, actual: Known, horizons: int) -> list[tuple[str, 
     return keys
 
 
-def _check(horizons, runs, seed) -> None:
+def check_options(horizons, runs, seed) -> None:
     if isinstance(horizons, bool) or not isinstance(horizons, (int, np.integer)):
         raise ValueError(f"horizons must be a whole number of months, not {horizons!r}")
     if horizons > MAX_HORIZON:
@@ -334,7 +334,7 @@ def evaluate(con_or_wh, *, horizons: int = 6, runs: int = 200, seed: int = 0, fi
     verdicts, coverage, baselines, per_origin, elapsed_s.
     """
     t0 = time.perf_counter()
-    _check(horizons, runs, seed)
+    check_options(horizons, runs, seed)
     history = read_history(_ibis_con(con_or_wh))
     actual = _known(history, None)
     origins, states = _origins(history, first_origin, horizons, actual)
