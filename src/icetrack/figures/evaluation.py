@@ -17,7 +17,7 @@ from icetrack.figures.ledger_tables import definition_items
 from icetrack.figures.result import NotFound, Result, provenance
 from icetrack.model import evaluation as model_evaluation
 
-RUNS = 200  # Monte Carlo runs per origin: the evaluation takes ~5-10 s with them on the bundled data
+RUNS = 200  # Monte Carlo runs per forecast: the evaluation takes 5-15 s with them on the bundled data (2 cores)
 WORKBOOK_SOURCE = "ice_detention_workbook"
 ALL_TARGETS = "all_targets"
 BASELINE_LABELS = {"last_value": "last value", "seasonal_naive": "seasonal naive", "drift": "drift", "ets": "ETS"}
