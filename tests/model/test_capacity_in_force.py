@@ -3,7 +3,6 @@ releases of a population already above it, --beds none, and one-line refusals.""
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import numpy as np
