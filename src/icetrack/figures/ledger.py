@@ -22,6 +22,7 @@ from icetrack.warehouse.vintage import Latest, Vintage
 # The report and the dashboard open on this: the fiscal year before the January 2025 directive onwards.
 PICTURE_SINCE = date(2023, 10, 1)
 GOAL_TRACK = "daily_arrest_goal"  # the national daily arrest goal drawn as step bands
+OTHER_SERIES = ("removals.between_editions", "detained.adp_midnight")  # scored beside the picture, in sentences
 PICTURE_SERIES = ("book_ins.ice_arrested", "arrests.estimated", "arrests.person_level")
 ROW_FIELDS = ("series_id", "label", "reading", "period_start", "period_end", "days_in_period", "days_covered",
               "partial", "missing", "total", "per_day", "per_day_low", "per_day_high", "track", "in_force",
@@ -84,15 +85,22 @@ def _row(base: dict, p: dict, track: str | None, tp: dict | None) -> dict[str, A
 def picture(wh, since: date = PICTURE_SINCE, *, vintage: Vintage = Latest()) -> Result:
     """Monthly ICE arrests per day since ``since``: book-ins, estimated arrests with their band, person-level
     counts where loaded, the posted days as points, the arrest targets in force, and one sentence per target."""
-    monthly = ledger(wh, "month", series=list(PICTURE_SERIES), since=since, vintage=vintage)
+    # One month ledger for the arrests picture and the other series (one read of the targets and the series).
+    month = ledger(wh, "month", series=[*PICTURE_SERIES, *OTHER_SERIES], since=since, vintage=vintage)
     posted = ledger(wh, "day", series=["arrests.ice_posted"], vintage=vintage)
-    others = ledger(wh, "month", series=["removals.between_editions", "detained.adp_midnight"], since=since,
-                    vintage=vintage)
-    doc = monthly.detail["ledger"]
-    detail = {"ledger": doc, "posted": posted.detail["ledger"], "others": others.detail["ledger"],
-              "sentences": sentences(doc) + sentences(others.detail["ledger"]), "since": since.isoformat()}
-    eds = [e["edition_id"] for r in (monthly, posted, others) for e in r.editions]
-    return Result(monthly.rows, provenance(wh, eds, doc["definitions"]), detail=detail)
+    doc, others = (_only(month.detail["ledger"], ids) for ids in (PICTURE_SERIES, OTHER_SERIES))
+    detail = {"ledger": doc, "posted": posted.detail["ledger"], "others": others,
+              "sentences": sentences(doc) + sentences(others), "since": since.isoformat()}
+    eds = [e["edition_id"] for r in (month, posted) for e in r.editions]
+    rows = [r for r in month.rows if r["series_id"] in PICTURE_SERIES]
+    return Result(rows, provenance(wh, eds, doc["definitions"]), detail=detail)
+
+
+def _only(doc: dict, series_ids: tuple[str, ...]) -> dict:
+    """A ledger document restricted to ``series_ids``."""
+    return {**doc, "series": [s for s in doc["series"] if s["series_id"] in series_ids],
+            "not_loaded": [s for s in doc["not_loaded"] if s["series_id"] in series_ids],
+            "not_readable": [s for s in doc["not_readable"] if s["series_id"] in series_ids]}
 
 
 def _month(iso: str) -> str:

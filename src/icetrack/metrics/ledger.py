@@ -259,24 +259,27 @@ def _pace(days: pd.DataFrame, track: list[TargetWindow], by: date | None) -> dic
 
 # --- the ledger -----------------------------------------------------------------------------------------------
 
-def series_days(con, s: LedgerSeries, vintage: Vintage, person_tables=None,
-                threshold: int = 10) -> tuple[pd.DataFrame, dict | None, list[dict]]:
-    """The covered days of one ledger series (empty when its source is not loaded), the bridge used, notes."""
+def series_days(con, s: LedgerSeries, vintage: Vintage, person_tables=None, threshold: int = 10,
+                read: dict[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, dict | None, list[dict]]:
+    """The covered days of one ledger series (empty when its source is not loaded), the bridge used, notes.
+    ``read``: days of series already read in this ledger (the estimate reuses the book-ins)."""
     if s.id == "arrests.ice_posted":
-        return days_of.daily_days(con, s.definition, vintage), None, []
+        return days_of.point_days(con, s.definition, "day", vintage), None, []
     if s.id == "book_ins.ice_arrested":
         return days_of.monthly_days(con, s.definition, vintage), None, []
     if s.id == "detained.adp_midnight":
         return days_of.monthly_days(con, s.definition, vintage, flow=False), None, []
     if s.id == "detained.snapshot":
-        return days_of.snapshot_days(con, s.definition, vintage), None, []
+        return days_of.point_days(con, s.definition, "snapshot", vintage), None, []
     if s.id == "removals.between_editions":
         spans = days_of.removal_spans(con, vintage)
         notes = [{"period_start": _iso(r.start), "period_end": _iso(r.end), "note": r.note}
                  for r in spans.itertuples() if r.note]
         return days_of.removal_days(spans), None, notes
     if s.id == "arrests.estimated":
-        book_ins = days_of.monthly_days(con, "book_ins.ice_arrested", vintage)
+        book_ins = (read or {}).get("book_ins.ice_arrested")
+        if book_ins is None:
+            book_ins = days_of.monthly_days(con, "book_ins.ice_arrested", vintage)
         shares = days_of.annual_shares(con, vintage=vintage)
         monthly = _person_shares(person_tables, threshold)
         days, info = days_of.estimated_days(book_ins, shares, monthly)
@@ -333,12 +336,14 @@ def ledger(con, grain: str = "month", *, vintage: Vintage = Latest(), series: li
         tf = tf[tf.target_id.isin(targets)]
     tw = windows(tf)
     out, not_readable, not_loaded = [], [], []
+    read: dict[str, pd.DataFrame] = {}
     for s in (LEDGER_SERIES[i] for i in (series or LEDGER_SERIES)):
         if grain not in READABLE_GRAINS[s.native_grain]:
             not_readable.append({"series_id": s.id, "native_grain": s.native_grain,
                                  "readable_grains": list(READABLE_GRAINS[s.native_grain])})
             continue
-        days, bridge, notes = series_days(con, s, vintage, person_tables, threshold)
+        days, bridge, notes = series_days(con, s, vintage, person_tables, threshold, read)
+        read[s.id] = days
         if days.empty:
             not_loaded.append({"series_id": s.id, "label": s.label, "notes": notes})
             continue

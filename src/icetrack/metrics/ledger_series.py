@@ -68,24 +68,15 @@ def monthly_days(con, definition_id: str, vintage: Vintage = Latest(), *, flow: 
     return pd.DataFrame(out, columns=DAY_COLUMNS)
 
 
-def daily_days(con, definition_id: str, vintage: Vintage = Latest()) -> pd.DataFrame:
-    """A series published per day (ICE's posts), national, as published."""
+def point_days(con, definition_id: str, grain: str, vintage: Vintage = Latest()) -> pd.DataFrame:
+    """A figure of one day each, as published: grain 'day' (ICE's posts) or 'snapshot' (currently detained on
+    each edition's snapshot day); the day is the period's last (a day's period is that day)."""
     measure, dims_key = _measured(definition_id)
     obs = observations(con, vintage)
-    df = obs.filter((obs.measure == measure) & (obs.dims_key == dims_key) & (obs.grain == "day")).select(
-        day=obs.period_start, value=obs.value, edition_id=obs.edition_id).to_pandas()
-    df["day"] = df["day"].map(_as_date)
-    return df[DAY_COLUMNS].sort_values(["day", "edition_id"]).reset_index(drop=True)
-
-
-def snapshot_days(con, definition_id: str, vintage: Vintage = Latest()) -> pd.DataFrame:
-    """A point-in-time count (currently detained) on each edition's snapshot day."""
-    measure, dims_key = _measured(definition_id)
-    obs = observations(con, vintage)
-    df = obs.filter((obs.measure == measure) & (obs.dims_key == dims_key) & (obs.grain == "snapshot")).select(
+    df = obs.filter((obs.measure == measure) & (obs.dims_key == dims_key) & (obs.grain == grain)).select(
         day=obs.period_end, value=obs.value, edition_id=obs.edition_id).to_pandas()
     df["day"] = df["day"].map(_as_date)
-    return df[DAY_COLUMNS].sort_values("day").reset_index(drop=True)
+    return df[DAY_COLUMNS].sort_values(["day", "edition_id"]).reset_index(drop=True)
 
 
 def removal_spans(con, vintage: Vintage = Latest()) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from icetrack.domain import definitions
 from icetrack.domain.catalogue import CATALOGUE
-from icetrack.domain.targets import DAYS_PER_YEAR, LEVEL_UNITS
+from icetrack.domain.targets import DAYS_PER_YEAR, unit_kind
 from icetrack.warehouse.vintage import Latest, Vintage, latest_targets, observations
 
 VARIANTS = {"as_published": 0, "shifted_back_one_day": 1}
@@ -80,9 +80,10 @@ def comparators(con, *, vintage: Vintage = Latest()) -> ibis.Table:
     """Announced targets plus baselines derived from fiscal-year totals of the same concept (value / days)."""
     t = latest_targets(con)
     # Daily flows are compared with rates only: a level (beds) is not a daily figure, and a rate per year is
-    # compared per day (domain.targets.per_day).
-    t = t.filter(~t.unit.lower().isin(LEVEL_UNITS))
-    yearly = t.unit.lower().endswith(" per year")
+    # compared per day. Which unit is which is domain.targets.unit_kind, applied to the few units loaded.
+    kinds = {u: unit_kind(u) for u in t.select("unit").distinct().to_pandas().unit}
+    t = t.filter(t.unit.isin([u for u, k in kinds.items() if k in ("per_day", "per_year")] or [""]))
+    yearly = t.unit.isin([u for u, k in kinds.items() if k == "per_year"] or [""])
     announced = t.select(
         "target_id", "kind", "label", "concept", "scope",
         value_low=ibis.ifelse(yearly, t.value_low / DAYS_PER_YEAR, t.value_low),

@@ -143,35 +143,52 @@ def calibrate(con_or_wh, through: date | None = None) -> Calibration:
     if through is not None:
         _check_published_by(con, through)
     series = _monthly_series(con, vintage)
-    reasons = _book_out_reasons(con, vintage)
-    window = _months(series, reasons, when)[-WINDOW_MONTHS:]
-    monthly = [_month_row(m, series, reasons) for m in window]
-    used: set[str] = set().union(*[r["edition_ids"] for r in monthly])
-
-    stay = {a: _mean_sd(r["stay_days"][a] for r in monthly) for a in AGENCIES + (TOTAL,)}
-    alos = {a: _mean_sd(r["alos"][a] for r in monthly) for a in AGENCIES + (TOTAL,)}
-    admissions = {a: _mean_sd(r["book_ins"][a] / r["days"] for r in monthly) for a in AGENCIES}
-    shares = {c: _mean_sd(r["book_outs"][c] / r["book_outs"]["total"] for r in monthly) for c in OUTCOME_CLASSES}
-    last = monthly[-1]
-    last_adp = {"month": last["month"], **last["adp"],
-                "edition_id": series[("adp", TOTAL)].loc[window[-1], "edition_id"]}
-
+    fytd = _dates(det.removals_to_date(con, vintage=vintage).to_pandas(), "period_start", "as_of_date")
+    # The as-of month counts too here: both figures run to the same as-of date in the same edition.
+    release_to_remove = _dates(det.latest_monthly(con, "book_outs", {"criminality": TOTAL,
+                                                                     "release_reason": REMOVAL_REASON},
+                                                  vintage=vintage).to_pandas(), "month")
+    fields, used = status_quo_inputs(series, _book_out_reasons(con, vintage), fytd, release_to_remove, when)
     share_detained = _share_detained(con, vintage, series[("book_ins", "ICE")])
     if share_detained:
         used |= set(share_detained["edition_ids"])
-    removals_fytd, other = _other_removals(con, vintage, when)
-    used |= {removals_fytd["edition_id"], *other["edition_ids"]}
-    start = (pd.Timestamp(window[-1]) + pd.offsets.MonthBegin(1)).date()
-    beds = beds_in_force(con, start, known_by=through)
+    beds = beds_in_force(con, fields["start"], known_by=through)
     if beds:
         used.add(beds["edition_id"])
-
     editions, as_of = _editions(con, used)
-    return Calibration(through=through, as_of=as_of, start=start, window=[r["month"] for r in monthly],
-                       stay_days=stay, alos_days=alos, admissions_per_day=admissions, book_out_shares=shares,
-                       share_detained=share_detained, beds=beds, last_adp=last_adp,
-                       other_removals_per_day=other, removals_fytd=removals_fytd, monthly=monthly,
-                       editions=editions)
+    return Calibration(through=through, as_of=as_of, share_detained=share_detained, beds=beds, editions=editions,
+                       **fields)
+
+
+def status_quo_inputs(series: dict[tuple[str, str], pd.DataFrame], reasons: pd.DataFrame, fytd: pd.DataFrame,
+                      release_to_remove: pd.DataFrame, when: str) -> tuple[dict[str, Any], set[str]]:
+    """The calibration's estimates from its monthly series, however they were read (warehouse queries here,
+    a known-by view in :mod:`icetrack.model.known_data`): the window, stays, ALOS, admissions, book-out shares,
+    last ADP and removals, as :class:`Calibration` fields, and the editions they drew on.
+
+    ``series``: complete months of ADP and ALOS by agency and in total, book-ins by agency (by month);
+    ``reasons``: complete months of book-outs by reason with their class; ``fytd``: removals to date
+    (period_start, as_of_date, value, edition_id, file_name); ``release_to_remove``: monthly 'Release to
+    Remove' book-outs (month, value, edition_id), the as-of month included."""
+    window = _months(series, reasons, when)[-WINDOW_MONTHS:]
+    monthly = [_month_row(m, series, reasons) for m in window]
+    used: set[str] = set().union(*[r["edition_ids"] for r in monthly])
+    removals_fytd, other = _other_removals(fytd, release_to_remove, when)
+    used |= {removals_fytd["edition_id"], *other["edition_ids"]}
+    last = monthly[-1]
+    fields = {
+        "start": (pd.Timestamp(window[-1]) + pd.offsets.MonthBegin(1)).date(),
+        "window": [r["month"] for r in monthly],
+        "stay_days": {a: _mean_sd(r["stay_days"][a] for r in monthly) for a in AGENCIES + (TOTAL,)},
+        "alos_days": {a: _mean_sd(r["alos"][a] for r in monthly) for a in AGENCIES + (TOTAL,)},
+        "admissions_per_day": {a: _mean_sd(r["book_ins"][a] / r["days"] for r in monthly) for a in AGENCIES},
+        "book_out_shares": {c: _mean_sd(r["book_outs"][c] / r["book_outs"]["total"] for r in monthly)
+                            for c in OUTCOME_CLASSES},
+        "last_adp": {"month": last["month"], **last["adp"],
+                     "edition_id": series[("adp", TOTAL)].loc[window[-1], "edition_id"]},
+        "other_removals_per_day": other, "removals_fytd": removals_fytd, "monthly": monthly,
+    }
+    return fields, used
 
 
 def _editions(con, used: set[str]) -> tuple[list[dict[str, Any]], date]:
@@ -209,17 +226,12 @@ def _share_detained(con, vintage: Vintage, ice_book_ins: pd.DataFrame) -> dict[s
     return None
 
 
-def _other_removals(con, vintage: Vintage, when: str) -> tuple[dict, dict]:
+def _other_removals(fytd: pd.DataFrame, release_to_remove: pd.DataFrame, when: str) -> tuple[dict, dict]:
     """The latest fiscal-year-to-date removals, and the removals per day not passing through ICE book-outs."""
-    fytd = _dates(det.removals_to_date(con, vintage=vintage).to_pandas(), "period_start", "as_of_date")
     if fytd.empty:
         raise ValueError(f"calibration needs ICE removals fiscal year to date {when}; none found")
     f = fytd.sort_values("as_of_date").iloc[-1]
-    # The as-of month counts too here: both figures run to the same as-of date in the same edition.
-    rtr = det.latest_monthly(con, "book_outs", {"criminality": TOTAL, "release_reason": REMOVAL_REASON},
-                             vintage=vintage)
-    rtr = _dates(rtr.to_pandas(), "month")
-    rtr = rtr[(rtr.month >= f.period_start) & (rtr.month <= f.as_of_date)]
+    rtr = release_to_remove[(release_to_remove.month >= f.period_start) & (release_to_remove.month <= f.as_of_date)]
     days = (f.as_of_date - f.period_start).days + 1
     removals_fytd = {"value": float(f.value), "fiscal_year_start": f.period_start.isoformat(),
                      "as_of": f.as_of_date.isoformat(), "edition_id": f.edition_id, "file_name": f.file_name}

@@ -26,16 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from icetrack.domain.rules import BOOK_OUT_CLASS, OUTCOME_CLASSES, REMOVAL_REASON, TOTAL, UNLISTED_CLASS
-from icetrack.model.calibration import (
-    AGENCIES,
-    WINDOW_MONTHS,
-    Calibration,
-    _mean_sd,
-    _month_row,
-    _months,
-    iso_date,
-)
+from icetrack.domain.rules import BOOK_OUT_CLASS, REMOVAL_REASON, TOTAL, UNLISTED_CLASS
+from icetrack.model.calibration import AGENCIES, Calibration, iso_date, status_quo_inputs
 from icetrack.warehouse.vintage import FIGURE_KEY, AllVintages, observations
 
 # The series a status-quo forecast and its scoring read (ADP, ALOS, book-ins, book-outs, removals to date).
@@ -122,25 +114,6 @@ def removals_to_date(view: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("as_of_date").reset_index(drop=True)
 
 
-def _other_removals(view: pd.DataFrame, when: str) -> tuple[dict, dict]:
-    """As :func:`icetrack.model.calibration._other_removals`: the latest removals to date, and the removals per
-    day that did not pass through a 'Release to Remove' book-out."""
-    fytd = removals_to_date(view)
-    if fytd.empty:
-        raise ValueError(f"calibration needs ICE removals fiscal year to date {when}; none found")
-    f = fytd.iloc[-1]
-    # The as-of month counts too here: both figures run to the same as-of date in the same edition.
-    rtr = monthly(view, "book_outs", complete=False, criminality=TOTAL, release_reason=REMOVAL_REASON)
-    rtr = rtr[(rtr.index >= f.period_start) & (rtr.index <= f.as_of_date)]
-    days = (f.as_of_date - f.period_start).days + 1
-    removals_fytd = {"value": float(f.value), "fiscal_year_start": f.period_start.isoformat(),
-                     "as_of": f.as_of_date.isoformat(), "edition_id": f.edition_id, "file_name": f.file_name}
-    other = {"value": float((f.value - rtr.value.sum()) / days), "removals_fytd": float(f.value),
-             "release_to_remove_book_outs": float(rtr.value.sum()), "days": days,
-             "edition_ids": sorted({f.edition_id, *rtr.edition_id})}
-    return removals_fytd, other
-
-
 def _editions(history: History, used: set[str]) -> tuple[list[dict[str, Any]], date]:
     eds = history.editions[history.editions.edition_id.isin(used)].sort_values(["as_of", "edition_id"])
     editions = [{"edition_id": e.edition_id, "file_name": e.file_name,
@@ -156,27 +129,12 @@ def calibrate_known(history: History, day: date) -> Calibration:
     ``editions`` / ``as_of`` cover the editions of the other inputs only.
     """
     view = history.view(day)
-    when = f"in editions published by {day}"
     series = {(m, a): monthly(view, m, agency=a, criminality=TOTAL) for m in ("adp", "alos")
               for a in AGENCIES + (TOTAL,)}
     series |= {("book_ins", a): monthly(view, "book_ins", agency=a) for a in AGENCIES}
-    reasons = book_outs_by_reason(view)
-    window = _months(series, reasons, when)[-WINDOW_MONTHS:]
-    rows = [_month_row(m, series, reasons) for m in window]
-    used: set[str] = set().union(*[r["edition_ids"] for r in rows])
-    last = rows[-1]
-    last_adp = {"month": last["month"], **last["adp"],
-                "edition_id": series[("adp", TOTAL)].loc[window[-1], "edition_id"]}
-    removals_fytd, other = _other_removals(view, when)
-    used |= {removals_fytd["edition_id"], *other["edition_ids"]}
+    release_to_remove = monthly(view, "book_outs", complete=False, criminality=TOTAL,
+                                release_reason=REMOVAL_REASON).reset_index()
+    fields, used = status_quo_inputs(series, book_outs_by_reason(view), removals_to_date(view), release_to_remove,
+                                     f"in editions published by {day}")
     editions, as_of = _editions(history, used)
-    return Calibration(
-        through=day, as_of=as_of, start=(pd.Timestamp(window[-1]) + pd.offsets.MonthBegin(1)).date(),
-        window=[r["month"] for r in rows],
-        stay_days={a: _mean_sd(r["stay_days"][a] for r in rows) for a in AGENCIES + (TOTAL,)},
-        alos_days={a: _mean_sd(r["alos"][a] for r in rows) for a in AGENCIES + (TOTAL,)},
-        admissions_per_day={a: _mean_sd(r["book_ins"][a] / r["days"] for r in rows) for a in AGENCIES},
-        book_out_shares={c: _mean_sd(r["book_outs"][c] / r["book_outs"]["total"] for r in rows)
-                         for c in OUTCOME_CLASSES},
-        share_detained=None, beds=None, last_adp=last_adp, other_removals_per_day=other,
-        removals_fytd=removals_fytd, monthly=rows, editions=editions)
+    return Calibration(through=day, as_of=as_of, share_detained=None, beds=None, editions=editions, **fields)
