@@ -20,6 +20,7 @@ import fastexcel
 import pytest
 from helpers import shared_data_dir
 
+from icetrack.domain.plausible import IngestPolicy
 from icetrack.domain.edition import SourceError
 from icetrack.sources.ice_detention import parse_workbook
 from icetrack.sources.ice_detention.sheets import choose_detention, classify_sheet
@@ -150,8 +151,13 @@ def _detained_total(result) -> list[float]:
     ("ATD FY24 YTD", "atd", 2024, False),
     ("Footnotes", "footnotes", None, False),
     ("Header", "header", None, False),
-    (" ICLOS and Detainees", "other", None, False),
-    ("FY26 Monthly Segregation", "other", 2026, False),
+    (" ICLOS and Detainees", "iclos", None, False),
+    ("FY26 Monthly Segregation", "segregation", 2026, False),
+    ("Monthly Bond Statistics", "bonds", None, False),
+    ("Vulnerable & Special Population", "vulnerable", None, False),
+    ("Semiannual", "semiannual", None, False),
+    ("Trans. Detainee Pop. FY22 YTD ", "transfers", 2022, False),
+    ("Notes", "other", None, False),
 ])
 def test_sheet_names_classified(name, role, fiscal_year, end_of_year):
     info = classify_sheet(name)
@@ -183,7 +189,7 @@ def test_stale_eofy_sheet_first_is_skipped(tmp_path):
     assert _detained_total(result) == [70766.0]
     assert 19068.0 not in result.observations.column("value").to_pylist()
     assert "sheet 'Detention EOFY2020' is FY2020's year-end re-post; not read as FY2026" in result.warnings
-    assert result.edition.sheets_used == ("Detention FY26", "Facilities FY26")
+    assert result.edition.sheets_used[:2] == ("Detention FY26", "Facilities FY26")
     assert result.edition.sheets_skipped == ("sheet 'Detention EOFY2020' is FY2020's year-end re-post; "
                                              "not read as FY2026",)
     assert result.edition.title == "ICE detention statistics FY26"
@@ -205,7 +211,8 @@ def test_only_sheet_of_an_earlier_year_is_read_as_that_year(tmp_path):
     edition = result.edition
     assert edition.title == "ICE detention statistics FY24" and edition.as_of == date(2024, 11, 12)
     assert "file name says FY25 but the workbook says FY2024; using FY2024" in result.warnings
-    assert edition.sheets_used == ("Detention EOFY2024",)
+    assert edition.sheets_used[0] == "Detention EOFY2024"
+    assert not any(name.startswith("Facilities") for name in edition.sheets_used)
     assert edition.sheets_skipped == ("sheet 'Facilities FY25' is FY2025's sheet; not read as FY2024",)
     assert edition.missing_tables == (CURRENTLY_DETAINED, "ICE Currently Detained by Processing Disposition")
     rows = result.observations.to_pylist()
@@ -224,7 +231,7 @@ def test_sheet_named_for_another_year_follows_its_content(tmp_path):
     assert result.edition.title == "ICE detention statistics FY25"
     assert ("sheet 'Detention EOFY2024' is named FY2024 but its book-ins table says FY2025; read as FY2025"
             in result.warnings)
-    assert result.edition.sheets_used == ("Detention EOFY2024", "Facilities FY25")
+    assert result.edition.sheets_used[:2] == ("Detention EOFY2024", "Facilities FY25")
     assert _keyed(result) == _baseline(FY25)[1]
 
 
@@ -329,18 +336,24 @@ def test_required_table_title_removed_loads_the_rest(tmp_path, title, name, meas
 
 
 @needs_data
-def test_unreadable_required_table_is_missing_not_fatal(tmp_path):
-    # The removals table without its "Total" row: reported, nothing of it emitted, the rest loads.
+def test_unreadable_table_refuses_the_file_unless_partial(tmp_path):
+    # The removals table without its "Total" row: its title matches, its body does not. Refused in one line
+    # naming the table and the file; with --partial it is reported, nothing of it emitted, the rest loads.
     source = WORKBOOKS / FY25
     cells = read_cells(source, "Detention FY25")
     row, col = find_cell(cells, "ICE Removals: FY2025")
     assert cells[row + 2][col] == "Total"
     cells[row + 2][col] = "All removals"
     fixture = rebuild(source, tmp_path / FY25, replace_sheets={"Detention FY25": sheet_xml(cells)})
-    result = parse_workbook(fixture)
+    with pytest.raises(SourceError) as err:
+        parse_workbook(fixture)
+    assert str(err.value) == (f"{FY25} [Detention FY25 / ICE Removals: FY2025]: table 'ICE Removals: FYxx': no "
+                              "'Total' value in the removals table; nothing from this file was loaded (load the "
+                              "rest of it with --partial)")
+    result = parse_workbook(fixture, IngestPolicy(partial=True))
     assert result.edition.missing_tables == ("ICE Removals: FYxx",)
-    assert ("Detention FY25 / ICE Removals: FY2025: no 'Total' value in the removals table; table not read"
-            in result.warnings)
+    assert ("Detention FY25 / ICE Removals: FY2025: no 'Total' value in the removals table; table not read "
+            "(--partial)" in result.warnings)
     assert {k: v for k, v in _baseline(FY25)[1].items() if k[0] != "removals_fytd"} == _keyed(result)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from icetrack.domain.measures import GROUPS as MEASURE_GROUPS
 from icetrack.domain.plausible import value_problem
 
 # Concepts a target or a series may count (ICE's definitions: the ICE Annual Report and the ICE detention
@@ -127,6 +128,12 @@ CATALOGUE: dict[str, MeasureDef] = {
         ),
     ]
 }
+
+# The workbook tables beyond the national detention tables (ATD, fear, bonds, ICLOS, semiannual, vulnerable
+# populations, segregation, facility history) keep their definitions beside their readers' owners.
+for _group in MEASURE_GROUPS:
+    CONCEPTS.update(_group.CONCEPTS)
+    CATALOGUE.update({row[0]: MeasureDef(*row) for row in _group.MEASURES})
 
 # The largest value one figure of a concept can plausibly hold, at any grain up to a fiscal year: ten times
 # anything ever reported, so only impossible figures are refused (ICE held ~70,000 people in January 2026 against

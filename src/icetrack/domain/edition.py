@@ -99,6 +99,10 @@ class EditionInfo:
     # the IIDS "Data Source" date of its Facilities sheet. Empty for other sources.
     table_dates: tuple[tuple[str, Any], ...] = ()
     data_source_date: date | None = None
+    # The layout of every table found, by table name: {"sheet", "title", "header", "decimals", "rows",
+    # "prefilled"}, plus "(workbook)": {"file_name" (dates as <date>), "sheets"}. The format-drift report
+    # compares consecutive editions' layouts.
+    layout: tuple[tuple[str, Any], ...] = ()
 
     @property
     def edition_id(self) -> str:

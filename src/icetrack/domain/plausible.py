@@ -82,11 +82,13 @@ class IngestPolicy:
 
     ``allow_implausible``: load values and dates outside the plausible ranges (with a warning) instead of
     refusing the file. ``drop_identifiers``: load a person-level file without its identifying columns instead
-    of refusing it.
+    of refusing it. ``partial``: load a workbook whose table title matches but whose header or body is not a
+    layout the reader knows without that table (reported missing) instead of refusing the whole file.
     """
 
     allow_implausible: bool = False
     drop_identifiers: bool = False
+    partial: bool = False
 
 
 DEFAULT_POLICY = IngestPolicy()

@@ -85,8 +85,9 @@ Modules: :mod:`.workbook` (bounded xlsx access: zip-bomb limits, cached formula 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -95,10 +96,11 @@ from icetrack.domain.plausible import DEFAULT_POLICY, EARLIEST_WORKBOOK_DATE, In
 from icetrack.sources.ice_detention.edition import edition_info, find_as_of, fiscal_year_of, name_fiscal_year
 from icetrack.sources.ice_detention.facilities import read_facilities
 from icetrack.sources.ice_detention.footnotes import table_dates
-from icetrack.sources.ice_detention.national import DETENTION_TABLES, TableSpec
+from icetrack.sources.ice_detention.catalog import GRID_LOADERS, TABLES_BY_ROLE
 from icetrack.sources.ice_detention.observations import ParseContext
 from icetrack.sources.ice_detention.sheets import SheetChoice, choose_detention, classify_sheet, finish_choice
-from icetrack.sources.ice_detention.tables import TITLE_BOOK_INS, Table, locate_tables
+from icetrack.sources.ice_detention.read_tables import TableReport, read_sheet_tables, sheet_layout
+from icetrack.sources.ice_detention.tables import TITLE_BOOK_INS, locate_tables
 from icetrack.sources.ice_detention.workbook import (
     FastexcelWorkbook,
     Grid,
@@ -125,15 +127,6 @@ def parse_workbook(path: str | Path, policy: IngestPolicy = DEFAULT_POLICY) -> P
     return parse_with(Path(path), FastexcelWorkbook, policy)
 
 
-@dataclass
-class TableReport:
-    """What became of each known table: not found or unreadable (missing), published twice (flagged)."""
-
-    missing: list[str] = field(default_factory=list)
-    flagged: list[str] = field(default_factory=list)
-    read: int = 0
-
-
 def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
                policy: IngestPolicy = DEFAULT_POLICY) -> ParsedSource:
     """Parse one workbook through any cell source (fastexcel in :func:`parse_workbook`; the openpyxl speed
@@ -154,7 +147,7 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
     if chosen.fiscal_year is not None and chosen.fiscal_year != fiscal_year:
         warnings.append(f"sheet '{chosen.label}' is named FY{chosen.fiscal_year} but its book-ins table says "
                         f"FY{fiscal_year}; read as FY{fiscal_year}")
-    choice = finish_choice(sheets, chosen, fiscal_year)
+    choice = finish_choice(sheets, chosen, fiscal_year, tuple(r for r in TABLES_BY_ROLE if r != "detention"))
     warnings.extend(reason for _, reason in choice.skipped)
     facilities = None
     if choice.facilities is not None:
@@ -185,13 +178,17 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
     if as_of < ctx.fy_start:
         warnings.append(f"as-of date {as_of} is before the start of FY{fiscal_year}")
 
-    report = read_detention_tables(ctx, detention, stale)
+    report = TableReport()
+    report.layout["(workbook)"] = workbook_layout(path, workbook.sheet_names)
+    read_sheet_tables(ctx, detention, TABLES_BY_ROLE["detention"], report, stale_snapshot=stale)
     if report.read == 0:
         raise SourceError(path, f"no readable table on sheet '{chosen.label}' (not found: "
                                 f"{'; '.join(report.missing)})", where=chosen.label)
     if facilities is not None:
+        report.layout["Facilities"] = sheet_layout(facilities)
         with ctx.dated("facilities"):
             read_facilities(ctx, facilities)
+    read_other_sheets(ctx, path, workbook, choice, sheet_xml_paths, report)
     for where, count in ctx.future_values.items():
         warnings.append(f"{where}: {count} non-zero values in months starting after the table's date "
                         "not emitted (the table evidently holds days after the date its footnote states)")
@@ -215,7 +212,8 @@ def _recorded(edition, ctx: ParseContext, choice: SheetChoice, report: TableRepo
     """The edition with how it was read: sheets used and skipped, tables missing and flagged, overrides."""
     edition = replace(edition, sheets_used=choice.used,
                       sheets_skipped=tuple(reason for _, reason in choice.skipped),
-                      missing_tables=tuple(report.missing), flagged_tables=tuple(report.flagged))
+                      missing_tables=tuple(report.missing), flagged_tables=tuple(report.flagged),
+                      layout=tuple(sorted(report.layout.items())))
     if ctx.overrides:
         shown = ctx.overrides[:10]
         more = f"; and {len(ctx.overrides) - len(shown)} more" if len(ctx.overrides) > len(shown) else ""
@@ -239,55 +237,30 @@ def stale_snapshot_reason(path: Path, fiscal_year: int, as_of: date) -> str | No
     return None
 
 
-def read_detention_tables(ctx: ParseContext, grid: Grid, stale_snapshot: str | None) -> TableReport:
-    """Read every known table of the Detention sheet; report what is missing, unreadable or published twice.
-
-    A table published twice keeps its first copy; values of a key already emitted (by a repeat inside one
-    table's rows) are dropped, since the warehouse refuses an edition holding two values for one key."""
-    report = TableReport()
-    seen: set[tuple] = set()
-    for spec in DETENTION_TABLES:
-        found = locate_tables(grid, spec.pattern)
-        if not found:
-            report.missing.append(spec.name)
-            ctx.warnings.append(f"table not found on sheet '{grid.sheet.strip()}': {spec.name}")
+def read_other_sheets(ctx: ParseContext, path: Path, workbook: Workbook, choice: SheetChoice,
+                      sheet_xml_paths: dict[str, str], report: TableReport) -> None:
+    """Read the tables of every other sheet the edition has (ATD, ICLOS, bonds, semiannual, vulnerable and
+    special populations, segregation): each sheet's tables are optional, an absent one is only not in the
+    layout."""
+    for role, sheet in choice.others.items():
+        if not TABLES_BY_ROLE[role]:
             continue
-        if spec.snapshot and stale_snapshot:
-            report.missing.append(spec.name)
-            ctx.warnings.append(f"{found[0].where}: not read: a snapshot of an earlier year ({stale_snapshot})")
-            continue
-        _read_one(ctx, spec, found, seen, report)
-    return report
-
-
-def _read_one(ctx: ParseContext, spec: TableSpec, found: list[Table], seen: set[tuple],
-              report: TableReport) -> None:
-    table, repeats = found[0], found[1:]
-    before = len(ctx.rows)
-    with ctx.dated(spec.topic):
-        problem = spec.read(ctx, table)
-    if problem is None and len(ctx.rows) == before:
-        problem = "no readable values (layout not recognised)"
-    if problem:
-        del ctx.rows[before:]  # a table read in part would pass for complete
-        report.missing.append(spec.name)
-        ctx.warnings.append(f"{table.where}: {problem}; table not read")
-        return
-    report.read += 1
-    kept, dropped = [], 0
-    for row in ctx.rows[before:]:
-        key = (row["measure"], row["grain"], row["period_start"], row["period_end"],
-               tuple(sorted(row["dims"].items())))
-        if key in seen:
-            dropped += 1
+        loader = GRID_LOADERS.get(role)
+        if loader is None:
+            check_cached_values(path, sheet_xml_paths, [sheet.name])
+            grid = workbook.grid(sheet.name)
         else:
-            seen.add(key)
-            kept.append(row)
-    ctx.rows[before:] = kept
-    if repeats or dropped:
-        where = ", ".join(f"row {t.title_row + 1}" for t in repeats) or f"{dropped} repeated values"
-        report.flagged.append(f"{spec.name} (published twice: {where})")
-        ctx.warnings.append(f"{table.where}: published twice ({where}); the first copy is kept")
+            grid = loader(path, workbook, sheet.name)
+        read_sheet_tables(ctx, grid, TABLES_BY_ROLE[role], report, absent_is_missing=False)
+
+
+_NAME_DATE = re.compile(r"\d{6,8}")
+
+
+def workbook_layout(path: Path, sheet_names: list[str]) -> dict:
+    """The workbook-wide part of the layout: the file-name pattern (dates replaced) and the sheet names."""
+    name = re.sub(r"^\d{14}-", "", path.name)  # web-archive capture prefix: not ICE's naming
+    return {"file_name": _NAME_DATE.sub("<date>", name), "sheets": [n.strip() for n in sheet_names]}
 
 
 __all__ = ["looks_like_workbook", "parse_workbook", "parse_with"]

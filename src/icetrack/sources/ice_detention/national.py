@@ -1,14 +1,13 @@
 """Readers of the national tables on the ``Detention ...`` sheet (one function per table layout).
 
 A reader returns None, or a one-line problem when the table's layout is not recognised: the caller then
-drops what that table emitted and reports it missing, and the rest of the edition still loads.
+refuses the edition in one line naming the table, or with ``--partial`` drops what that table emitted and
+reports it missing while the rest of the edition loads.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import NamedTuple
 
 from icetrack.sources.ice_detention.labels import AGENCIES, UNIT_ADP, UNIT_DAYS, UNIT_PERSONS, agency_of, text_key
 from icetrack.sources.ice_detention.observations import (
@@ -18,6 +17,7 @@ from icetrack.sources.ice_detention.observations import (
     emit_series,
     release_reason_of,
 )
+from icetrack.sources.ice_detention.specs import TableSpec, titles
 from icetrack.sources.ice_detention.tables import (
     TITLE_ADP,
     TITLE_ADP_BY_FACILITY,
@@ -178,37 +178,42 @@ def _read_facility_type_averages(ctx: ParseContext, table: Table, measure: str, 
             emit_series(ctx, table, row, measure, unit, {"facility_type": facility_type}, fy_total_column=True)
 
 
-class TableSpec(NamedTuple):
-    name: str  # as printed in ICE's FY25 workbooks, used in warnings and missing_tables
-    pattern: re.Pattern[str]
-    read: Callable[[ParseContext, Table], str | None]
-    snapshot: bool = False  # dated at the as-of date: meaningless for an earlier year's re-posted sheet
-    topic: str | None = None  # its date in the Footnotes sheet (footnotes.TOPICS); None: the edition's date
+# Header layouts each reader knows (matched against specs.header_key). A month table must at least start at
+# October; the agency and criminality tables must name their columns.
+_MONTHS = re.compile(r"\boct \| nov \| dec\b")
+_AGENCY_COLUMNS = re.compile(r"\bice\b.*\bcbp\b")
+_CRIMINALITY_COLUMNS = re.compile(r"\bconvicted criminal")
+_BOOK_OUTS = re.compile(r"^criminality \| oct\b|\bconvicted criminal")  # by month, or FY19/FY20 FY totals
+_TOTAL = re.compile(r"\btotal\b|\bremovals\b")
 
 
-# Every national table, in reading order. The first three were once required (a file without them was
-# refused); now a table that is absent or unreadable is reported and the rest of the edition loads.
-DETENTION_TABLES: list[TableSpec] = [
+# Every national table, in reading order. A table that is absent is reported and the rest of the edition
+# loads; a table whose title is found but whose header or body is not a layout its reader knows refuses the
+# edition unless the user asked for --partial (see specs).
+DETENTION_TABLES: list[TableSpec] = titles(
     TableSpec("ICE Currently Detained by Criminality and Arresting Agency", TITLE_CURRENTLY_DETAINED,
-              read_currently_detained, snapshot=True, topic="currently_detained"),
-    TableSpec("ICE Initial Book-Ins by Arresting Agency and Month", TITLE_BOOK_INS, read_book_ins, topic="book_ins"),
-    TableSpec("ICE Removals: FYxx", TITLE_REMOVALS, read_removals, topic="removals"),
+              read_currently_detained, snapshot=True, topic="currently_detained", header=_AGENCY_COLUMNS),
+    TableSpec("ICE Initial Book-Ins by Arresting Agency and Month", TITLE_BOOK_INS, read_book_ins, topic="book_ins",
+              header=_MONTHS),
+    TableSpec("ICE Removals: FYxx", TITLE_REMOVALS, read_removals, topic="removals", header=_TOTAL),
     TableSpec("ICE Currently Detained by Processing Disposition", TITLE_DISPOSITION, _read_disposition,
-              snapshot=True, topic="national_docket"),
+              snapshot=True, topic="national_docket", header=re.compile(r"\badult\b")),
     TableSpec("ICE Initial Book-Ins by Facility Type and Criminality", TITLE_BOOK_INS_BY_FACILITY,
-              _read_book_ins_by_facility_type, topic="book_ins"),
+              _read_book_ins_by_facility_type, topic="book_ins", header=_CRIMINALITY_COLUMNS),
     TableSpec("ICE Final Book Outs by Release Reason, Month and Criminality", TITLE_BOOK_OUTS, _read_book_outs,
-              topic="book_outs"),
+              topic="book_outs", header=_BOOK_OUTS),
     TableSpec("ICE Final Book Outs by Facility Type", TITLE_BOOK_OUTS_BY_FACILITY,
-              _read_book_outs_by_facility_type, topic="book_outs"),
+              _read_book_outs_by_facility_type, topic="book_outs", header=re.compile(r"\btotal\b|\boct\b")),
     TableSpec("ICE Average Daily Population by Arresting Agency, Month and Criminality", TITLE_ADP,
-              lambda ctx, table: _read_agency_criminality_averages(ctx, table, "adp", UNIT_ADP), topic="detention"),
+              lambda ctx, table: _read_agency_criminality_averages(ctx, table, "adp", UNIT_ADP), topic="detention",
+              header=_MONTHS),
     TableSpec("ICE Average Length of Stay by Arresting Agency, Month and Criminality", TITLE_ALOS,
-              lambda ctx, table: _read_agency_criminality_averages(ctx, table, "alos", UNIT_DAYS), topic="detention"),
+              lambda ctx, table: _read_agency_criminality_averages(ctx, table, "alos", UNIT_DAYS), topic="detention",
+              header=_MONTHS),
     TableSpec("ICE Average Daily Population by Facility Type and Month", TITLE_ADP_BY_FACILITY,
               lambda ctx, table: _read_facility_type_averages(ctx, table, "adp_by_facility_type", UNIT_ADP),
-              topic="detention"),
+              topic="detention", header=_MONTHS),
     TableSpec("ICE Average Length of Stay by Facility Type and Month", TITLE_ALOS_BY_FACILITY,
               lambda ctx, table: _read_facility_type_averages(ctx, table, "alos_by_facility_type", UNIT_DAYS),
-              topic="detention"),
-]
+              topic="detention", header=_MONTHS),
+)

@@ -5,8 +5,10 @@ ICE re-posts sheets of other years in some editions: a ``Detention EOFY2020`` sh
 ``Detention FY26`` (taking the first ``Detention`` sheet would report FY2020's year-end population as
 today's), ``ATD EOFY23`` beside ``ATD FY24 YTD``. The rules:
 
-* role from the name's first word: ``Detention``, ``Facilities``, ``ATD``, ``Footnotes``, ``Header``;
-  anything else is ``other`` (``FY25 Trans. Detainee Pop``, ``FY26 Monthly Segregation``).
+* role from the name's first word: ``Detention``, ``Facilities``, ``ATD``, ``Footnotes``, ``Header``; else
+  from a phrase in it: ``ICLOS`` (iclos), ``Bond Statistics`` (bonds), ``Semiannual``, ``Vulnerable``,
+  ``Segregation`` (``FY26 Monthly Segregation``), ``Trans. Detainee`` (transfers); anything else is ``other``.
+* every other role's sheet (ATD, ICLOS, ...) is chosen like the Facilities sheet (:func:`choose_sheet`).
 * fiscal year from ``FY26``, ``FY2026``, ``EOFY2020``, ``EOFY23``, ``EOYFY20``, ``FY24 YTD`` (None when the
   name has none); ``end_of_year`` when it is an ``EO(Y)FY`` year-end sheet.
 * the edition's Detention sheet is the first one of the latest fiscal year named among the Detention
@@ -22,13 +24,17 @@ today's), ``ATD EOFY23`` beside ``ATD FY24 YTD``. The rules:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from icetrack.sources.ice_detention.labels import text_key
 
-ROLES = ("detention", "facilities", "atd", "footnotes", "header", "other")
+ROLES = ("detention", "facilities", "atd", "footnotes", "header", "iclos", "bonds", "semiannual", "vulnerable",
+         "segregation", "transfers", "other")
 _ROLE_BY_FIRST_WORD = {"detention": "detention", "facilities": "facilities", "facility": "facilities",
                        "atd": "atd", "footnotes": "footnotes", "footnote": "footnotes", "header": "header"}
+# Sheets whose role is a phrase anywhere in the name (``FY26 Monthly Segregation``, `` ICLOS and Detainees``).
+_ROLE_BY_PHRASE = (("iclos", "iclos"), ("bond statistics", "bonds"), ("semiannual", "semiannual"),
+                   ("vulnerable", "vulnerable"), ("segregation", "segregation"), ("trans detainee", "transfers"))
 # "EOFY2020", "EOYFY20", "FY24", "FY 2025", "FY21YTD": the year is two or four digits after FY.
 _SHEET_FY = re.compile(r"(?<![a-z])(eoy?)?fy ?(\d{4}|\d{2})(?!\d)")
 
@@ -48,7 +54,7 @@ class SheetInfo:
 def classify_sheet(name: str) -> SheetInfo:
     key = text_key(name)
     first = key.split(" ", 1)[0] if key else ""
-    role = _ROLE_BY_FIRST_WORD.get(first, "other")
+    role = _ROLE_BY_FIRST_WORD.get(first) or next((r for phrase, r in _ROLE_BY_PHRASE if phrase in key), "other")
     match = _SHEET_FY.search(key)
     if match is None:
         return SheetInfo(name, role, None, False)
@@ -63,10 +69,11 @@ class SheetChoice:
     detention: SheetInfo
     facilities: SheetInfo | None
     skipped: list[tuple[str, str]]  # (sheet name, reason)
+    others: dict[str, SheetInfo] = field(default_factory=dict)  # role -> the sheet read for it (ATD, ICLOS, ...)
 
     @property
     def used(self) -> tuple[str, ...]:
-        return tuple(s.label for s in (self.detention, self.facilities) if s is not None)
+        return tuple(s.label for s in (self.detention, self.facilities, *self.others.values()) if s is not None)
 
 
 def choose_detention(sheets: list[SheetInfo]) -> SheetInfo | None:
@@ -79,7 +86,8 @@ def choose_detention(sheets: list[SheetInfo]) -> SheetInfo | None:
     return next(s for s in dated if s.fiscal_year == latest)
 
 
-def finish_choice(sheets: list[SheetInfo], detention: SheetInfo, fiscal_year: int) -> SheetChoice:
+def finish_choice(sheets: list[SheetInfo], detention: SheetInfo, fiscal_year: int,
+                  other_roles: tuple[str, ...] = ()) -> SheetChoice:
     """Given the edition's fiscal year (known once the chosen sheet's book-ins table is read), pick the
     Facilities sheet and give each other Detention or Facilities sheet its reason for being skipped."""
     skipped = [(s.name, _skip_reason(s, fiscal_year)) for s in sheets
@@ -89,7 +97,16 @@ def finish_choice(sheets: list[SheetInfo], detention: SheetInfo, fiscal_year: in
     facilities = (next((s for s in facilities_sheets if s.fiscal_year in years), None)
                   or next((s for s in facilities_sheets if s.fiscal_year is None), None))
     skipped += [(s.name, _skip_reason(s, fiscal_year)) for s in facilities_sheets if s is not facilities]
-    return SheetChoice(detention, facilities, skipped)
+    others = {role: sheet for role in other_roles if (sheet := choose_sheet(sheets, role, years)) is not None}
+    return SheetChoice(detention, facilities, skipped, others)
+
+
+def choose_sheet(sheets: list[SheetInfo], role: str, years: set[int | None]) -> SheetInfo | None:
+    """The first sheet of ``role`` whose fiscal year is one of ``years``, else the first naming no year (None
+    when there is neither): ``ATD FY24 YTD`` beside ``ATD EOFY23`` in an FY24 file gives FY24's."""
+    of_role = [s for s in sheets if s.role == role]
+    return (next((s for s in of_role if s.fiscal_year in years), None)
+            or next((s for s in of_role if s.fiscal_year is None), None))
 
 
 def _skip_reason(sheet: SheetInfo, fiscal_year: int) -> str:

@@ -101,9 +101,18 @@ def locate_tables(grid: Grid, pattern: re.Pattern[str]) -> list[Table]:
     return [_table_at(grid, row, col) for row, col, key in _title_cells(grid) if pattern.search(key)]
 
 
+# Every known title of every sheet: a table's body stops at the next one. Sheet readers add theirs on import
+# (:func:`.specs.titles`).
+KNOWN_TITLES: list[re.Pattern[str]] = list(ALL_TITLES)
+
+
+def register_titles(*patterns: re.Pattern[str]) -> None:
+    KNOWN_TITLES.extend(p for p in patterns if p not in KNOWN_TITLES)
+
+
 def _is_title(grid: Grid, row: int, col: int) -> bool:
     key = grid.key(row, col)
-    return len(key) >= 12 and any(p.search(key) for p in ALL_TITLES)
+    return len(key) >= 12 and any(p.search(key) for p in KNOWN_TITLES)
 
 
 def _table_at(grid: Grid, row: int, col: int) -> Table:
