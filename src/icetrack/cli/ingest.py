@@ -41,8 +41,12 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--drop-identifiers", is_flag=True,
               help="Load a person-level file that has identifying columns (names, SSNs, A-numbers, birth "
                    "dates, addresses) without those columns instead of refusing it; the edition records them.")
+@click.option("--partial", is_flag=True,
+              help="Load a workbook one of whose tables has a matching title but a header or body the reader "
+                   "does not know, without that table (reported missing), instead of refusing the file.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], allow_implausible: bool, drop_identifiers: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], allow_implausible: bool, drop_identifiers: bool,
+           partial: bool) -> None:
     """Load files into the warehouse: figures/targets CSVs, ICE detention workbooks, person-level files.
 
     Every file is read and validated before anything is committed, and one transaction then loads them all:
@@ -54,7 +58,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], allow_implausible: bool,
     files = _expand(paths)
     aggregate_files, person_files = split_by_kind(files)
     n_aggregate = len(aggregate_files)
-    policy = IngestPolicy(allow_implausible=allow_implausible, drop_identifiers=drop_identifiers)
+    policy = IngestPolicy(allow_implausible=allow_implausible, drop_identifiers=drop_identifiers, partial=partial)
     with warehouse(ctx) as wh, _bar(disable=n_aggregate < 3 and not person_files) as progress:
         parsing = progress.add_task("parsing", total=n_aggregate)
         rows = progress.add_task("loading person-level rows", total=None, visible=False)
@@ -71,7 +75,10 @@ def _say_report(report) -> None:
     for line in report.overrides:
         say(f"  recorded on the edition: {line}", style="yellow")
     for w in report.warnings:
-        say(f"  warning: {w}", style="yellow")
+        if w.startswith("format change since "):
+            say(f"  {w}", style="cyan")
+        else:
+            say(f"  warning: {w}", style="yellow")
     for table, cols in report.unknown_columns.items():
         if cols:
             say(f"  {table}: {len(cols)} source column(s) kept in 'extra' (no canonical home): " + ", ".join(cols))

@@ -24,10 +24,17 @@ def _d(v) -> str:
 
 
 @click.command()
+@click.option("--changes", is_flag=True,
+              help="List every layout change between consecutive workbook editions (format drift): file-name "
+                   "pattern, sheets and tables added, removed or renamed, titles, columns, rounding, pre-filled "
+                   "months.")
 @AS_JSON
 @click.pass_context
-def editions(ctx: click.Context, as_json: bool) -> None:
-    """List every ingested edition with its provenance."""
+def editions(ctx: click.Context, changes: bool, as_json: bool) -> None:
+    """List every ingested edition with its provenance (or, with --changes, the format drift between them)."""
+    if changes:
+        _layout_changes(ctx, as_json)
+        return
     with warehouse(ctx, read_only=True) as wh:
         df = wh.editions()
     rows = json.loads(df.to_json(orient="records", date_format="iso"))  # pandas' ISO dates and number format
@@ -42,6 +49,28 @@ def editions(ctx: click.Context, as_json: bool) -> None:
         for r in df.itertuples():
             for line in (r.overrides or "").splitlines():
                 say(f"{r.edition_id}: {line}", style="yellow")
+
+    emit(rows, render, as_json=as_json)
+
+
+def _layout_changes(ctx: click.Context, as_json: bool) -> None:
+    from icetrack.metrics.layout_drift import drift_report
+
+    with warehouse(ctx, read_only=True) as wh:
+        rows = drift_report(wh)
+
+    def render(rows: list[dict]) -> None:
+        if not rows:
+            say("no layout change between the loaded workbook editions (or fewer than two workbooks ingested "
+                "from their files; the bundled subset records no layout)")
+            return
+        current = None
+        for r in rows:
+            if r["edition_id"] != current:
+                current = r["edition_id"]
+                console.print(f"[bold]{escape(r['file_name'])}[/bold] (as of {r['as_of']}) since "
+                              f"{escape(r['previous_file_name'])}:", soft_wrap=True)
+            console.print(f"  {escape(r['line'])}", soft_wrap=True)
 
     emit(rows, render, as_json=as_json)
 

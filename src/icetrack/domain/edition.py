@@ -103,6 +103,9 @@ class EditionInfo:
     # "prefilled"}, plus "(workbook)": {"file_name" (dates as <date>), "sheets"}. The format-drift report
     # compares consecutive editions' layouts.
     layout: tuple[tuple[str, Any], ...] = ()
+    # What changed in that layout since the edition before it among those loaded when it was ingested
+    # (domain.layout_drift.LayoutChange.as_dict rows); `icetrack editions --changes` recomputes across all.
+    layout_changes: tuple[dict[str, str], ...] = ()
 
     @property
     def edition_id(self) -> str:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from icetrack.domain.layout_drift import layout_changes
 from icetrack.domain.plausible import DEFAULT_POLICY, IngestPolicy
 from icetrack.domain.edition import ParsedSource
 from icetrack.sources import is_person_level, parse_files, read_person_file
@@ -22,6 +24,7 @@ from icetrack.warehouse.person import (
     plan_person_loads,
     stage_person_releases,
 )
+from icetrack.warehouse.layouts import edition_layouts
 from icetrack.warehouse.store import LoadResult, Warehouse
 
 
@@ -60,6 +63,7 @@ def ingest_files(wh: Warehouse, paths: list[Path], *, policy: IngestPolicy = DEF
     aggregate_paths, person_paths = split_by_kind(paths)
     parsed = parse_files(aggregate_paths, progress=parsed_one, policy=policy) if aggregate_paths else []
     parsed = _with_archive_bounds(parsed, aggregate_paths)
+    parsed = _with_layout_changes(wh, parsed)
     results, todo = wh.plan_loads(parsed)
     releases = [_person_release(p, policy) for p in person_paths]
     plan = plan_person_loads(wh, releases)
@@ -92,6 +96,32 @@ def _with_archive_bounds(parsed: list[ParsedSource], paths: list[Path]) -> list[
             p = replace(p, edition=replace(p.edition, published_by=capture.published_no_later_than))
         out.append(p)
     return out
+
+
+def _with_layout_changes(wh: Warehouse, parsed: list[ParsedSource]) -> list[ParsedSource]:
+    """Compare each workbook's layout with the edition just before it (by data date) among those loaded and
+    those in this ingest: each change is said in one line and recorded on the edition."""
+    known = {e.edition_id: (e.order, e.file_name, e.layout) for e in edition_layouts(wh)}
+    for p in parsed:
+        if p.edition.layout:
+            known[p.edition.edition_id] = (_order(p.edition), p.edition.file_name, dict(p.edition.layout))
+    out = []
+    for p in parsed:
+        order = _order(p.edition)
+        earlier = [v for k, v in known.items() if k != p.edition.edition_id and v[0] < order]
+        if not p.edition.layout or not earlier:
+            out.append(p)
+            continue
+        _, before_name, before = max(earlier, key=lambda v: v[0])
+        changes = layout_changes(before, dict(p.edition.layout))
+        edition = replace(p.edition, layout_changes=tuple(c.as_dict() for c in changes))
+        warnings = p.warnings + [f"format change since {before_name}: {c.line()}" for c in changes]
+        out.append(replace(p, edition=edition, warnings=warnings))
+    return out
+
+
+def _order(edition) -> tuple:
+    return (edition.as_of or date.min, edition.published_on or date.min, edition.file_name)
 
 
 def _person_release(path: Path, policy: IngestPolicy):

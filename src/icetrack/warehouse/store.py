@@ -125,7 +125,8 @@ def edition_structure(ed: EditionInfo) -> str | None:
     """How a workbook edition was read, as the JSON the ``structure`` column holds (None when nothing to say)."""
     structure = {"sheets_used": list(ed.sheets_used), "sheets_skipped": list(ed.sheets_skipped),
                  "missing_tables": list(ed.missing_tables), "flagged_tables": list(ed.flagged_tables),
-                 "table_dates": dict(ed.table_dates), "layout": dict(ed.layout)}
+                 "table_dates": dict(ed.table_dates), "layout": dict(ed.layout),
+                 "layout_changes": list(ed.layout_changes)}
     return strict_json(structure) if any(structure.values()) else None
 
 
