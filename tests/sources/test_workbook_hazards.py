@@ -214,7 +214,10 @@ def test_only_sheet_of_an_earlier_year_is_read_as_that_year(tmp_path):
     assert edition.sheets_used[0] == "Detention EOFY2024"
     assert not any(name.startswith("Facilities") for name in edition.sheets_used)
     assert edition.sheets_skipped == ("sheet 'Facilities FY25' is FY2025's sheet; not read as FY2024",)
-    assert edition.missing_tables == (CURRENTLY_DETAINED, "ICE Currently Detained by Processing Disposition")
+    # The snapshot tables (national and the fear-decisions count) are not read from an earlier year's sheet.
+    assert edition.missing_tables == (CURRENTLY_DETAINED, "ICE Currently Detained by Processing Disposition",
+                                      "Aliens with USCIS-Established Fear Decisions in an ICE Detention Facility "
+                                      "by Facility Type")
     rows = result.observations.to_pylist()
     assert not [r for r in rows if r["measure"].startswith(("currently_detained", "facility_"))]
     ice_oct = [r for r in rows if r["measure"] == "book_ins" and r["dims_key"] == "agency=ICE"
@@ -359,6 +362,8 @@ def test_unreadable_table_refuses_the_file_unless_partial(tmp_path):
 
 @needs_data
 def test_detention_sheet_without_any_readable_table_is_refused(tmp_path):
+    # Every national title blanked: the credible-fear and parole tables on the same sheet still read, but a
+    # Detention sheet with no national table is not an edition of these statistics.
     source = WORKBOOKS / FY25
     cells = [[None if isinstance(v, str) and v.startswith("ICE ") else v for v in row]
              for row in read_cells(source, "Detention FY25")]

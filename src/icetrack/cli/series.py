@@ -53,6 +53,39 @@ def editions(ctx: click.Context, changes: bool, as_json: bool) -> None:
     emit(rows, render, as_json=as_json)
 
 
+@click.command()
+@AS_JSON
+@AS_CSV
+@click.pass_context
+def measures(ctx: click.Context, as_json: bool, as_csv: bool) -> None:
+    """List every loaded measure: its label, unit, definition, and the fiscal years its figures cover."""
+    from icetrack.figures import series as figure
+
+    with warehouse(ctx, read_only=True) as wh:
+        rows = figure.measures(wh).rows
+
+    def render(rows: list[dict]) -> None:
+        console.print(table(("measure", "label", "unit", "fiscal years", "editions", "figures"),
+                            [(r["measure"], r["label"], r["unit"], _years(r["fiscal_years"]), str(r["n_editions"]),
+                              f"{r['n_observations']:,}") for r in rows], overflow="fold"))
+
+    emit(rows, render, as_json=as_json, as_csv=as_csv,
+         csv_fields=["measure", "label", "concept", "unit", "grain", "fiscal_years", "n_editions", "n_observations",
+                     "first_period", "last_period", "definition"],
+         csv_rows=[{**r, "fiscal_years": " ".join(map(str, r["fiscal_years"]))} for r in rows])
+
+
+def _years(years: list[int]) -> str:
+    """FY2019-FY2026 style ranges: 2019, 2020, 2021, 2024 -> 'FY2019-FY2021, FY2024'."""
+    spans: list[list[int]] = []
+    for y in years:
+        if spans and y == spans[-1][1] + 1:
+            spans[-1][1] = y
+        else:
+            spans.append([y, y])
+    return ", ".join(f"FY{a}" if a == b else f"FY{a}-FY{b}" for a, b in spans)
+
+
 def _layout_changes(ctx: click.Context, as_json: bool) -> None:
     from icetrack.metrics.layout_drift import drift_report
 
@@ -83,18 +116,25 @@ def _layout_changes(ctx: click.Context, as_json: bool) -> None:
                    "workbook's IIDS 'Data Source' line.")
 @DIMS
 @AGENCY
+@click.option("--facility", "facility_id", metavar="ID",
+              help="Only the rows of one facility (a facility_* measure; ids from `icetrack facilities`), whatever "
+                   "name it was printed under.")
 @AS_JSON
 @AS_CSV
 @click.pass_context
 def series(ctx: click.Context, measure: str, vintage: str, dating: str, dims: tuple[str, ...], agency: str | None,
-           as_json: bool, as_csv: bool) -> None:
+           facility_id: str | None, as_json: bool, as_csv: bool) -> None:
     """Print one measure's observations with the edition each value comes from."""
     from icetrack.figures import series as figure
 
     filters = dims_filters(dims, agency)
+    if facility_id and not measure.startswith("facility_"):
+        fail(f"--facility filters the facility measures (facility_adp, facility_alos, ...), not '{measure}'")
     with warehouse(ctx, read_only=True) as wh:
         figure.check_measure(wh, measure)
         rows = wh.series_arrow(measure, vintage=vintage, dims=filters, dating=dating.replace("-", "_")).to_pylist()
+        if facility_id:
+            rows = _facility_rows(wh, facility_id, rows)
     for r in rows:
         r["dims"] = dict(r["dims"])
         for k in ("period_start", "period_end", "as_of", "published_on"):
@@ -112,6 +152,19 @@ def series(ctx: click.Context, measure: str, vintage: str, dating: str, dims: tu
 
     emit(rows, render, as_json=as_json, as_csv=as_csv, csv_fields=SERIES_CSV_FIELDS,
          csv_rows=[{**{k: r[k] for k in SERIES_CSV_FIELDS if k != "dims"}, "dims": r["dims_key"]} for r in rows])
+
+
+def _facility_rows(wh, facility_id: str, rows: list[dict]) -> list[dict]:
+    """The rows printed for facility ``facility_id`` (or a former id of it), by the facility identity."""
+    from icetrack.figures.result import NotFound
+    from icetrack.metrics import facilities as fm
+
+    data = fm.load(wh)
+    try:
+        fid = data.resolve(facility_id)
+    except fm.UnknownFacility as e:
+        raise NotFound(str(e)) from None
+    return [r for r in rows if data.matches(fid, dict(r["dims"]))]
 
 
 @click.command()

@@ -8,10 +8,11 @@ detainer is not an arrest). Metrics compare a series with a target only when bot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 
 from icetrack.domain.measures import GROUPS as MEASURE_GROUPS
-from icetrack.domain.plausible import value_problem
+from icetrack.domain.plausible import DAY_UNITS, MAX_COUNT, MAX_DAYS, SHARE_UNITS, value_problem
 
 # Concepts a target or a series may count (ICE's definitions: the ICE Annual Report and the ICE detention
 # statistics page, https://www.ice.gov/detain/detention-management).
@@ -135,6 +136,12 @@ for _group in MEASURE_GROUPS:
     CONCEPTS.update(_group.CONCEPTS)
     CATALOGUE.update({row[0]: MeasureDef(*row) for row in _group.MEASURES})
 
+# Snapshots of the day an edition's data were pulled (ICE's "currently detained" tables), as opposed to
+# snapshots of days a table lists (ICLOS mid- and end-of-month days, the ATD participants report's day):
+# only these move to the IIDS "Data Source" date when a series is dated the way some publishers date it.
+PULL_DAY_SNAPSHOTS = frozenset({"currently_detained", "currently_detained_by_disposition",
+                                "detained_with_established_fear"})
+
 # The largest value one figure of a concept can plausibly hold, at any grain up to a fiscal year: ten times
 # anything ever reported, so only impossible figures are refused (ICE held ~70,000 people in January 2026 against
 # a funded expansion toward ~100,000 beds; CBP's largest fiscal year had ~2.5 million encounters nationwide,
@@ -147,9 +154,20 @@ PLAUSIBLE_MAX_BY_CONCEPT = {
 }
 
 
+@lru_cache(maxsize=4096)
+def plausible_ceiling(measure: str, unit: str) -> float:
+    """The largest figure ``measure`` in ``unit`` can hold: the unit's range and the concept's ceiling."""
+    ceiling = 1.0 if unit in SHARE_UNITS else MAX_DAYS if unit in DAY_UNITS else MAX_COUNT
+    known = CATALOGUE.get(measure)
+    concept_ceiling = PLAUSIBLE_MAX_BY_CONCEPT.get(known.concept) if known and known.concept else None
+    return min(ceiling, concept_ceiling) if concept_ceiling is not None else ceiling
+
+
 def value_problem_for(measure: str, value: float, unit: str) -> str | None:
     """Why ``value`` cannot be a figure of ``measure`` in ``unit`` (None when it can): the unit's range
     (:func:`icetrack.domain.plausible.value_problem`), then the ceiling of the measure's concept."""
+    if type(value) is float and 0.0 <= value <= plausible_ceiling(measure, unit):
+        return None  # the common case, checked without building a message (a workbook has thousands)
     problem = value_problem(value, unit)
     if problem:
         return problem

@@ -121,6 +121,10 @@ class ParsedSource:
     # measures this edition introduces that the catalogue does not know: {measure, concept, definition}
     measure_definitions: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # One row per facility row of a workbook's Facilities sheet, as printed (name, city, state, AOR, type,
+    # gender, last inspection, facility code when printed): text attributes, which observations cannot hold.
+    # Rows for the warehouse `facility_listings` table; empty for every other source.
+    facility_listings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def file_digest(path: str | Path) -> tuple[str, int]:
@@ -141,16 +145,22 @@ def observations_table(rows: list[dict[str, Any]]) -> pa.Table:
     derived = ("dims", "dims_key", "value")
     columns = {name: [r.get(name) for r in rows] for name in OBSERVATION_SCHEMA.names if name not in derived}
     order: dict[tuple[str, ...], list[str]] = {}
+    # Readers pass one dims dict for every month of a row: its sorted items and key are built once (by the
+    # dict's identity; every dict is alive until the loop ends, so no identity is reused).
+    done: dict[int, tuple[list, str]] = {}
     dims_items, keys = [], []
     for r in rows:
         d = r.get("dims") or {}
-        names = tuple(d)
-        sorted_names = order.get(names)
-        if sorted_names is None:
-            sorted_names = order[names] = sorted(names)
-        items = [(k, d[k]) for k in sorted_names]
-        dims_items.append(items)
-        keys.append("|".join([k + "=" + v for k, v in items]))
+        got = done.get(id(d))
+        if got is None:
+            names = tuple(d)
+            sorted_names = order.get(names)
+            if sorted_names is None:
+                sorted_names = order[names] = sorted(names)
+            items = [(k, d[k]) for k in sorted_names]
+            got = done[id(d)] = (items, "|".join([k + "=" + v for k, v in items]))
+        dims_items.append(got[0])
+        keys.append(got[1])
     columns["dims"], columns["dims_key"] = dims_items, keys
     columns["value"] = [None if r.get("value") is None else float(r["value"]) for r in rows]
     return pa.table({name: columns[name] for name in OBSERVATION_SCHEMA.names}, schema=OBSERVATION_SCHEMA)

@@ -26,6 +26,13 @@ WORKBOOK_KEY = "(workbook)"
 _FISCAL_YEAR = re.compile(r"\b(?:EOY?)?FY ?(?:\d{4}|\d{2})(?:\s*-\s*(?:FY ?)?(?:\d{4}|\d{2}))?(?!\d)",
                           re.IGNORECASE)
 _YEAR_STATUS = re.compile(r"\b(?:YTD|EOY)\b", re.IGNORECASE)  # year to date / end of year: not a layout
+# What a title says about its own period ("as of 04/04/2026", "thru March", "Year End", "02/02/2026"): it
+# moves with every edition and is not a layout.
+_TITLE_PERIOD = re.compile(
+    r"\b(?:as of|thru|through)\s+(?:\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|[a-z]+)|\byear end\b|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}",
+    re.IGNORECASE)
+# Month headers printed as dates (the bond table's '2025-09-01 00:00:00' columns) roll with every edition.
+_DATE_HEADER = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\b")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9]+")
 _NOT_A_NAME = frozenset({"fy", "ytd", "eofy", "by", "and", "of", "the"})
@@ -61,6 +68,10 @@ def without_year(text: str, *, keep_mark: bool = True) -> str:
     and spacing normalised: 'Detention FY21 YTD' and 'Detention FY22' both read 'Detention FY'. Titles drop
     the mark too (``keep_mark=False``): whether a title names its year is not a layout change."""
     text = _YEAR_STATUS.sub("", _FISCAL_YEAR.sub("FY" if keep_mark else "", text or ""))
+    text = _DATE_HEADER.sub("<date>", text)
+    if not keep_mark:
+        text = _TITLE_PERIOD.sub("", text)
+        text = re.sub(r"(?:\s*,)+", ",", text)  # "Program, FY26, as of 04/04/2026, by" -> "Program, by"
     return _SPACES.sub(" ", text).strip(" :;,.-")
 
 

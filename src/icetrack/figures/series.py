@@ -10,6 +10,7 @@ from icetrack.domain import definitions
 from icetrack.domain.catalogue import CATALOGUE
 from icetrack.figures.result import NotFound, Result, editions_by_id, frame_rows, provenance
 from icetrack.metrics import revisions as rv
+from icetrack.warehouse.coverage import measure_fiscal_years
 
 SERIES_COLUMNS = ["measure", "dims_key", "period_start", "period_end", "grain", "value", "unit", "edition_id",
                   "as_of", "published_on", "source_url", "note", "synthetic"]
@@ -26,12 +27,15 @@ def sources(wh) -> Result:
 
 
 def measures(wh) -> Result:
-    """The measures in the warehouse with their catalogue label, concept and definition."""
+    """The measures in the warehouse with their catalogue label, concept and definition, and the fiscal years
+    their figures cover (synthetic editions left out)."""
     rows = frame_rows(wh.measures())
+    years = measure_fiscal_years(wh)
     for r in rows:
         m = CATALOGUE.get(r["measure"])
         r["label"], r["concept"], r["definition"] = ((m.label, m.concept, m.definition) if m
                                                      else (r["measure"], None, None))
+        r["fiscal_years"] = years.get(r["measure"], [])
     return Result(rows, {"editions": [], "synthetic": False, "definitions": None})
 
 

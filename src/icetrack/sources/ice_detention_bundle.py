@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 
 from icetrack.domain.edition import OBSERVATION_SCHEMA, EditionInfo, ParsedSource, file_digest
 
-# Facility-level rows are many and not national; the workbook itself carries them.
-EXCLUDED_MEASURES = ("facility_adp", "facility_alos")
+# Facility-level rows (every measure named facility_*) are many and not national; the workbook itself
+# carries them.
+EXCLUDED_PREFIX = "facility_"
 EDITION_COLUMNS = ("source", "publisher", "file_name", "sha256", "size_bytes", "parser_version", "original_url",
                    "published_on", "as_of", "data_source_date", "title", "note")
 
@@ -42,8 +43,8 @@ def build_bundle(folder: Path, out: Path | None = None, progress=None) -> tuple[
         if ed.sha256 in seen:
             continue
         seen.add(ed.sha256)
-        obs = parsed.observations.filter(pc.invert(pc.is_in(parsed.observations["measure"],
-                                                            pa.array(EXCLUDED_MEASURES))))
+        obs = parsed.observations.filter(pc.invert(pc.starts_with(parsed.observations["measure"],
+                                                                  EXCLUDED_PREFIX)))
         n = obs.num_rows
         for name in EDITION_COLUMNS:
             value = getattr(ed, name)

@@ -7,22 +7,28 @@ its edition (file name, sha256, as-of date). Tables move between rows from editi
 titles drift, so each table is located by its title text and read until the first blank row; no cell address
 is fixed.
 
-Only two sheets are loaded: ``Detention ...`` (the national tables) and ``Facilities ...`` (one row per
-facility), those of the edition's own fiscal year (:mod:`.sheets`: some editions re-post another year's
-sheet, e.g. ``Detention EOFY2020`` before ``Detention FY26``; such sheets are skipped with a warning and
-listed in the edition's ``sheets_skipped``). The ``Monthly Segregation`` sheet, which reports 16,383
-columns since June 2025, is never touched.
+The sheets loaded are those of the edition's own fiscal year (:mod:`.sheets`: some editions re-post another
+year's sheet, e.g. ``Detention EOFY2020`` before ``Detention FY26``; such sheets are skipped with a warning
+and listed in the edition's ``sheets_skipped``): ``Detention ...`` (the national tables, plus the credible-fear,
+parole and FAMU tables of :mod:`.fear`), ``Facilities ...`` (one row per facility) and, where the edition has
+them, the ATD (:mod:`.atd`), ICLOS (:mod:`.iclos`), bond (:mod:`.bonds`), semiannual (:mod:`.semiannual`),
+vulnerable-population (:mod:`.vulnerable`) and monthly segregation (:mod:`.segregation`) sheets, whose tables
+:mod:`.catalog` lists by sheet role. The segregation sheet, which declares 16,383 columns since June 2025, is
+read by its own bounded loader (:mod:`.first_columns`).
 
-No edition is refused for one table: a table that cannot be found or read is reported (a warning and the
-edition's ``missing_tables``) and the rest loads; only a Detention sheet with no readable table at all is
-refused. A table published twice (its title printed twice, or two copies stacked) keeps the first copy's
+A national table that cannot be found is reported (a warning and the edition's ``missing_tables``) and the
+rest loads; tables of the other sheets come and go between years and are only absent from the edition's
+``layout``. A table whose title matches but whose header or body is not a layout its reader knows refuses
+the file in one line naming the table, unless the policy is ``partial`` (:mod:`.read_tables`). A Detention
+sheet on which no national table can be read is refused. A table published twice (its title printed twice, or two copies stacked) keeps the first copy's
 values and is listed in ``flagged_tables``: the warehouse refuses an edition holding two values for one key.
 An edition whose only Detention sheet is an earlier year's (``Detention EOFY2020`` in an FY21 file) is read
 as that year's edition, because its figures are that year's; its snapshot tables are not emitted, as the
 day they describe is not the file's as-of date.
 
-Measures emitted (blank cells are skipped, never read as zero; months starting after the as-of date are
-not emitted, because ICE fills future months with 0):
+Measures emitted by the national tables (blank cells are skipped, never read as zero; months starting after
+the as-of date are not emitted, because ICE fills future months with 0; the other sheets' measures are
+documented in their modules and in ``icetrack measures``):
 
 =================================  ====================  ===============================================
 measure                            grain                 dims
@@ -96,7 +102,7 @@ from icetrack.domain.plausible import DEFAULT_POLICY, EARLIEST_WORKBOOK_DATE, In
 from icetrack.sources.ice_detention.edition import edition_info, find_as_of, fiscal_year_of, name_fiscal_year
 from icetrack.sources.ice_detention.facilities import read_facilities
 from icetrack.sources.ice_detention.footnotes import table_dates
-from icetrack.sources.ice_detention.catalog import GRID_LOADERS, TABLES_BY_ROLE
+from icetrack.sources.ice_detention.catalog import CORE_TABLE_NAMES, GRID_LOADERS, TABLES_BY_ROLE
 from icetrack.sources.ice_detention.observations import ParseContext
 from icetrack.sources.ice_detention.sheets import SheetChoice, choose_detention, classify_sheet, finish_choice
 from icetrack.sources.ice_detention.read_tables import TableReport, read_sheet_tables, sheet_layout
@@ -180,8 +186,9 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
 
     report = TableReport()
     report.layout["(workbook)"] = workbook_layout(path, workbook.sheet_names)
-    read_sheet_tables(ctx, detention, TABLES_BY_ROLE["detention"], report, stale_snapshot=stale)
-    if report.read == 0:
+    read_sheet_tables(ctx, detention, TABLES_BY_ROLE["detention"], report, stale_snapshot=stale,
+                      expected=CORE_TABLE_NAMES)
+    if not CORE_TABLE_NAMES.intersection(report.read):
         raise SourceError(path, f"no readable table on sheet '{chosen.label}' (not found: "
                                 f"{'; '.join(report.missing)})", where=chosen.label)
     if facilities is not None:
@@ -251,7 +258,7 @@ def read_other_sheets(ctx: ParseContext, path: Path, workbook: Workbook, choice:
             grid = workbook.grid(sheet.name)
         else:
             grid = loader(path, workbook, sheet.name)
-        read_sheet_tables(ctx, grid, TABLES_BY_ROLE[role], report, absent_is_missing=False)
+        read_sheet_tables(ctx, grid, TABLES_BY_ROLE[role], report)
 
 
 _NAME_DATE = re.compile(r"\d{6,8}")

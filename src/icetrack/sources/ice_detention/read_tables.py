@@ -27,18 +27,20 @@ class TableReport:
 
     missing: list[str] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)
-    read: int = 0
+    read: list[str] = field(default_factory=list)  # names of the tables read
     layout: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[tuple] = field(default_factory=set)  # observation keys emitted so far (one value per key)
 
 
 def read_sheet_tables(ctx: ParseContext, grid: Grid, specs: list[TableSpec], report: TableReport, *,
-                      stale_snapshot: str | None = None, absent_is_missing: bool = True) -> None:
-    """Read every table of ``specs`` found on ``grid`` into ``ctx``; record each in ``report``."""
+                      stale_snapshot: str | None = None, expected: frozenset[str] = frozenset()) -> None:
+    """Read every table of ``specs`` found on ``grid`` into ``ctx``; record each in ``report``. A table named in
+    ``expected`` (the national tables every edition since FY2019 has) that is absent is reported missing; any
+    other absent table is one the edition's year does not publish."""
     for spec in specs:
         found = locate_tables(grid, spec.pattern)
         if not found:
-            if absent_is_missing:
+            if spec.name in expected:
                 report.missing.append(spec.name)
                 ctx.warnings.append(f"table not found on sheet '{grid.sheet.strip()}': {spec.name}")
             continue
@@ -86,7 +88,7 @@ def _read_one(ctx: ParseContext, spec: TableSpec, found: list[Table], report: Ta
         report.missing.append(spec.name)
         ctx.warnings.append(f"{table.where}: {problem}; table not read (--partial)")
         return
-    report.read += 1
+    report.read.append(spec.name)
     report.layout[spec.name]["prefilled"] = ctx.future_values.get(table.where, 0)
     kept, dropped = [], 0
     for row in ctx.rows[before:]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from weakref import WeakKeyDictionary
 
 from icetrack.sources.ice_detention.labels import is_fy_total, month_of
 from icetrack.sources.ice_detention.workbook import Grid
@@ -75,20 +74,6 @@ class Table:
         return [(c, month_of(h), is_fy_total(h)) for c, h in self.columns]
 
 
-# Title-like cells of each sheet (row, col, key), computed once per grid: every table is located on them.
-_TITLE_CELLS: WeakKeyDictionary[Grid, list[tuple[int, int, str]]] = WeakKeyDictionary()
-
-
-def _title_cells(grid: Grid) -> list[tuple[int, int, str]]:
-    cells = _TITLE_CELLS.get(grid)
-    if cells is None:
-        # Titles are long text cells starting with a letter; skipping the rest keeps the scan cheap.
-        cells = [(r, c, grid.key(r, c)) for r in range(grid.n_rows) for c in range(grid.n_cols)
-                 if len(text := grid.text(r, c)) >= 12 and text[:1].isalpha()]
-        _TITLE_CELLS[grid] = cells
-    return cells
-
-
 def locate_table(grid: Grid, pattern: re.Pattern[str]) -> Table | None:
     """The first table whose title matches (None when there is none)."""
     found = grid.find(pattern)
@@ -98,7 +83,7 @@ def locate_table(grid: Grid, pattern: re.Pattern[str]) -> Table | None:
 def locate_tables(grid: Grid, pattern: re.Pattern[str]) -> list[Table]:
     """Every table whose title matches, in reading order (row by row): more than one is a table published
     twice."""
-    return [_table_at(grid, row, col) for row, col, key in _title_cells(grid) if pattern.search(key)]
+    return [_table_at(grid, row, col) for row, col, key in grid.title_cells() if pattern.search(key)]
 
 
 # Every known title of every sheet: a table's body stops at the next one. Sheet readers add theirs on import

@@ -38,7 +38,7 @@ from icetrack.sources.files import (
     sheet_parts,
     verify_parts,
 )
-from icetrack.sources.ice_detention.labels import norm_text, text_key
+from icetrack.sources.ice_detention.labels import text_key
 from icetrack.sources.ice_detention.sheets import classify_sheet
 
 MAX_ZIP_MEMBERS = 10_000
@@ -229,7 +229,10 @@ def find_sheet(sheet_names: list[str], prefix: str) -> str | None:
 
 
 class Grid:
-    """One sheet as two aligned views: cell text (labels) and cell numbers (values)."""
+    """One sheet as two aligned views: cell text (labels) and cell numbers (values).
+
+    Text is normalised (stripped, inner whitespace collapsed) one column at a time, the first time the column
+    is read, and match keys are kept once computed: table readers ask for the same labels many times."""
 
     def __init__(self, sheet: str, texts: list[list[Any]], numbers: list[list[Any]]):
         self.sheet = sheet
@@ -237,16 +240,26 @@ class Grid:
         self._numbers = numbers
         self.n_cols = len(texts)
         self.n_rows = len(texts[0]) if texts else 0
+        self._norm: list[list[str] | None] = [None] * self.n_cols
+        self._keys: dict[tuple[int, int], str] = {}
         self._title_cells: list[tuple[int, int, str]] | None = None
+
+    def _column(self, col: int) -> list[str]:
+        column = self._norm[col]
+        if column is None:
+            column = self._norm[col] = [" ".join(str(raw).split()) if raw else "" for raw in self._texts[col]]
+        return column
 
     def text(self, row: int, col: int) -> str:
         if row >= self.n_rows or col >= self.n_cols:
             return ""
-        raw = self._texts[col][row]
-        return norm_text(raw) if raw else ""
+        return (self._norm[col] or self._column(col))[row]
 
     def key(self, row: int, col: int) -> str:
-        return text_key(self.text(row, col))
+        key = self._keys.get((row, col))
+        if key is None:
+            key = self._keys[(row, col)] = text_key(self.text(row, col))
+        return key
 
     def number(self, row: int, col: int) -> float | None:
         if row >= self.n_rows or col >= self.n_cols:
@@ -265,19 +278,23 @@ class Grid:
         return None if value is None else float(value)
 
     def row_is_blank(self, row: int, first_col: int, end_col: int) -> bool:
-        return all(not self.text(row, c) for c in range(first_col, end_col))
+        return all(not self.text(row, c) for c in range(first_col, min(end_col, self.n_cols)))
 
-    def find(self, pattern: re.Pattern[str]) -> tuple[int, int] | None:
-        """First cell (row by row) whose key matches a title pattern."""
+    def title_cells(self) -> list[tuple[int, int, str]]:
+        """(row, col, key) of every title-like cell, row by row: titles are long text cells starting with a
+        letter, so numbers and short labels are skipped without normalising them."""
         if self._title_cells is None:
-            # Titles are long text cells; skipping numbers and short labels keeps the scan cheap.
             cells = []
             for col, column in enumerate(self._texts):
                 for row, raw in enumerate(column):
                     if raw and len(raw) >= 12 and raw.lstrip()[:1].isalpha():
-                        cells.append((row, col, text_key(raw)))
+                        cells.append((row, col, self.key(row, col)))
             self._title_cells = sorted(cells)
-        for row, col, key in self._title_cells:
+        return self._title_cells
+
+    def find(self, pattern: re.Pattern[str]) -> tuple[int, int] | None:
+        """First cell (row by row) whose key matches a title pattern."""
+        for row, col, key in self.title_cells():
             if pattern.search(key):
                 return row, col
         return None
@@ -299,8 +316,16 @@ class FastexcelWorkbook:
             self.sheet_names = list(self._reader.sheet_names)
         except Exception as exc:  # fastexcel raises several unrelated exception types
             raise SourceError(path, f"cannot open workbook: {one_line(exc)}") from exc
+        self._grids: dict[str, Grid] = {}
 
     def grid(self, sheet: str) -> Grid:
+        """The sheet's cells, loaded once per workbook (the ATD sheet is read for its tables and its date)."""
+        grid = self._grids.get(sheet)
+        if grid is None:
+            grid = self._grids[sheet] = self._load(sheet)
+        return grid
+
+    def _load(self, sheet: str) -> Grid:
         # Loaded twice (the second load reuses calamine's parsed sheet): as text for labels and as float
         # for values, so numbers keep full precision instead of passing through a string rendering.
         check_sheet(self.path, self._members.get(sheet), sheet)
