@@ -240,7 +240,7 @@ def test_technology_title_over_an_unknown_header_is_refused_in_one_line():
     grid = grid_of([["ATD Active Population Counts and Daily Cost by Technology"],
                     ["Technology", "Count", "ALIP"], *TECHNOLOGY_ROWS])
     with pytest.raises(SourceError) as err:
-        read_sheet_tables(context(), grid, TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(context(), grid, TABLES, TableReport())
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith("FY26_detentionStats_fixture.xlsx [ATD FY26 YTD / ATD Active Population Counts")
@@ -253,7 +253,7 @@ def test_known_header_is_read_and_partial_drops_only_the_refused_table():
                     ["Technology", "Count", "Daily Tech Cost"], *TECHNOLOGY_ROWS,
                     ["Data from BI Inc. Participants Report, 04.03.2026"]])
     ctx = context()
-    read_sheet_tables(ctx, good, TABLES, TableReport(), absent_is_missing=False)
+    read_sheet_tables(ctx, good, TABLES, TableReport())
     assert {(r["measure"], r["dims"]["technology"], r["period_end"]): r["value"] for r in ctx.rows} == {
         ("atd_active_population", "SmartLINK", date(2026, 4, 3)): 131643,
         ("atd_daily_cost", "SmartLINK", date(2026, 4, 3)): 126377.28,
@@ -262,11 +262,11 @@ def test_known_header_is_read_and_partial_drops_only_the_refused_table():
     bad_court = grid_of([["FY26 Court Appearance: Total Hearings*"], ["Metric", "Count", "%"],
                          ["Attended", 36159, 0.977], ["Total", 37011, 1]])
     with pytest.raises(SourceError, match=r"its title names no period"):
-        read_sheet_tables(context(), bad_court, TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(context(), bad_court, TABLES, TableReport())
     ctx = context()
     ctx.policy = IngestPolicy(partial=True)
     report = TableReport()
-    read_sheet_tables(ctx, bad_court, TABLES, report, absent_is_missing=False)
+    read_sheet_tables(ctx, bad_court, TABLES, report)
     assert ctx.rows == [] and report.missing == [COURT_TOTAL]
 
 

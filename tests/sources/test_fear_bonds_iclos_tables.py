@@ -96,8 +96,13 @@ def test_detained_with_established_fear(name, facility, value, day):
 @needs_data
 def test_fear_tables_absent_from_fy19():
     assert not _measures("FY19-detentionstats.xlsx") & FEAR
-    missing = _parsed("FY19-detentionstats.xlsx").edition.missing_tables
-    assert "Average Time from USCIS Fear Decision Service Date to ICE Release (In Days)" in missing
+    # Not published before FY2020: absent from the edition's layout, and not reported missing (only the national
+    # tables every edition since FY2019 carries are).
+    edition = _parsed("FY19-detentionstats.xlsx").edition
+    assert edition.missing_tables == ()
+    assert "Average Time from USCIS Fear Decision Service Date to ICE Release (In Days)" not in dict(edition.layout)
+    fy20 = dict(_parsed("FY20-detentionstats.xlsx").edition.layout)
+    assert "Average Time from USCIS Fear Decision Service Date to ICE Release (In Days)" in fy20
 
 
 # --- parole tables: each row dated in its own fiscal year ------------------------------------------------
@@ -307,7 +312,7 @@ def _parole_requested_over(header: list[str]) -> Grid:
 def test_parole_title_over_a_status_header_is_refused_in_one_line():
     grid = _parole_requested_over(["Parole Status"] + MONTHS)
     with pytest.raises(SourceError) as refused:
-        read_sheet_tables(_context(), grid, fear.TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(_context(), grid, fear.TABLES, TableReport())
     message = str(refused.value)
     assert "\n" not in message
     assert "table 'Aliens with Positive Credible Fear Determination Parole Requested'" in message
@@ -318,7 +323,7 @@ def test_parole_title_over_a_status_header_is_left_out_with_partial():
     ctx = _context(IngestPolicy(partial=True))
     report = TableReport()
     read_sheet_tables(ctx, _parole_requested_over(["Parole Status"] + MONTHS), fear.TABLES, report,
-                      absent_is_missing=False)
+                      )
     assert report.missing == ["Aliens with Positive Credible Fear Determination Parole Requested"]
     assert ctx.rows == []
 
@@ -326,7 +331,7 @@ def test_parole_title_over_a_status_header_is_left_out_with_partial():
 def test_parole_requested_dates_each_month_in_the_rows_year():
     ctx = _context()
     read_sheet_tables(ctx, _parole_requested_over(MONTHS + ["FY Overall"]), fear.TABLES, TableReport(),
-                      absent_is_missing=False)
+                      )
     starts = [r["period_start"] for r in ctx.rows]
     # October 2025 - April 2026 (April partial); May - September 2026 start after 2026-04-04 and are not read.
     assert starts == [date(2025, 10, 1), date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1),
@@ -340,12 +345,12 @@ def test_famu_row_is_read_from_its_label_and_a_text_figure_refused():
     cells = {(0, 13): "ICE Removals: FY2026", (1, 13): "Removals", (1, 15): "Total", (2, 13): "Total",
              (2, 15): 234236, (3, 13): "Removals with a FAMU Identifier", (3, 15): 23658}
     ctx = _context()
-    read_sheet_tables(ctx, _grid(cells, n_cols=18), fear.TABLES, TableReport(), absent_is_missing=False)
+    read_sheet_tables(ctx, _grid(cells, n_cols=18), fear.TABLES, TableReport())
     assert [(r["measure"], r["value"], r["grain"], r["period_end"]) for r in ctx.rows] == [
         ("removals_famu_fytd", 23658, "fytd", date(2026, 4, 4))]
     cells[(3, 15)] = "N/A"
     with pytest.raises(SourceError, match=r"cell P4 holds 'N/A' where a number is expected"):
-        read_sheet_tables(_context(), _grid(cells, n_cols=18), fear.TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(_context(), _grid(cells, n_cols=18), fear.TABLES, TableReport())
 
 
 def _bond_grid(headers: list[str], total: list[float], posted: list[float]) -> Grid:
@@ -363,22 +368,22 @@ def _bond_grid(headers: list[str], total: list[float], posted: list[float]) -> G
 def test_bond_title_over_month_names_without_years_is_refused():
     grid = _bond_grid(["Feb", "Mar"], [100, 90], [10, 9])
     with pytest.raises(SourceError, match="title matches but the header does not .found 'Feb . Mar'"):
-        read_sheet_tables(_context(), grid, bonds.TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(_context(), grid, bonds.TABLES, TableReport())
 
 
 def test_bond_count_above_total_in_some_months_only_is_refused():
     grid = _bond_grid(["2026-02-01 00:00:00", "2026-03-01 00:00:00"], [100, 90], [10, 95])
     with pytest.raises(SourceError, match="bond-posted count exceeds the total in 1 of 2 months .first 2026-03."):
-        read_sheet_tables(_context(), grid, bonds.TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(_context(), grid, bonds.TABLES, TableReport())
 
 
 def test_bond_months_of_two_fiscal_years_are_dated_by_their_headers():
     ctx = _context()
     grid = _bond_grid(["2025-09-01 00:00:00", "2025-10-01 00:00:00", "2026-04-01 00:00:00"], [0, 90, 80], [0, 9, 8])
     with pytest.raises(SourceError, match="column '2026-04-01 00:00:00' does not follow the month before it"):
-        read_sheet_tables(ctx, grid, bonds.TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(ctx, grid, bonds.TABLES, TableReport())
     grid = _bond_grid(["2025-09-01 00:00:00", "2025-10-01 00:00:00", "2025-11-01 00:00:00"], [0, 90, 80], [0, 9, 8])
-    read_sheet_tables(ctx, grid, bonds.TABLES, TableReport(), absent_is_missing=False)
+    read_sheet_tables(ctx, grid, bonds.TABLES, TableReport())
     totals = {r["period_start"]: r["value"] for r in ctx.rows if r["measure"] == "bond_stats_book_outs"}
     assert totals == {date(2025, 10, 1): 90, date(2025, 11, 1): 80}  # September 2025 (total 0) not filled
 
@@ -399,7 +404,7 @@ def _iclos_grid(year_cells: dict[int, str], months: list[str]) -> Grid:
 def test_iclos_years_go_on_after_december_when_the_year_cell_is_missing():
     ctx = _context()
     read_sheet_tables(ctx, _iclos_grid({1: "2025"}, ["November", "December", "January"]), iclos.TABLES,
-                      TableReport(), absent_is_missing=False)
+                      TableReport())
     days = sorted({r["period_start"] for r in ctx.rows})
     assert days == [date(2025, 11, 15), date(2025, 11, 30), date(2025, 12, 15), date(2025, 12, 31),
                     date(2026, 1, 15), date(2026, 1, 31)]
@@ -409,13 +414,13 @@ def test_iclos_years_go_on_after_december_when_the_year_cell_is_missing():
 def test_iclos_year_cell_disagreeing_with_its_months_is_refused():
     grid = _iclos_grid({1: "2025", 5: "2025"}, ["November", "December", "January"])
     with pytest.raises(SourceError, match="'2025' is not the year its months run into .2026."):
-        read_sheet_tables(_context(), grid, iclos.TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(_context(), grid, iclos.TABLES, TableReport())
 
 
 def test_iclos_title_over_a_header_without_years_is_refused():
     grid = _iclos_grid({1: "Calendar year"}, ["November"])
     with pytest.raises(SourceError, match="title matches but the header does not"):
-        read_sheet_tables(_context(), grid, iclos.TABLES, TableReport(), absent_is_missing=False)
+        read_sheet_tables(_context(), grid, iclos.TABLES, TableReport())
 
 
 @pytest.mark.parametrize("label, fiscal_year", [("FY2024", 2024), ("EOFY2023", 2023), ("FY 2025", 2025),

@@ -142,6 +142,10 @@ for _group in MEASURE_GROUPS:
 PULL_DAY_SNAPSHOTS = frozenset({"currently_detained", "currently_detained_by_disposition",
                                 "detained_with_established_fear"})
 
+# Measures dated by their own table's refresh (semiannual tables): their year-to-date figures keep that date
+# whichever way a series is dated.
+SELF_DATED_MEASURES = frozenset(m for group in MEASURE_GROUPS for m in getattr(group, "SELF_DATED", ()))
+
 # The largest value one figure of a concept can plausibly hold, at any grain up to a fiscal year: ten times
 # anything ever reported, so only impossible figures are refused (ICE held ~70,000 people in January 2026 against
 # a funded expansion toward ~100,000 beds; CBP's largest fiscal year had ~2.5 million encounters nationwide,

@@ -102,6 +102,7 @@ from icetrack.domain.plausible import DEFAULT_POLICY, EARLIEST_WORKBOOK_DATE, In
 from icetrack.sources.ice_detention.edition import edition_info, find_as_of, fiscal_year_of, name_fiscal_year
 from icetrack.sources.ice_detention.facilities import read_facilities
 from icetrack.sources.ice_detention.footnotes import table_dates
+from icetrack.sources.ice_detention import semiannual
 from icetrack.sources.ice_detention.catalog import CORE_TABLE_NAMES, GRID_LOADERS, TABLES_BY_ROLE
 from icetrack.sources.ice_detention.observations import ParseContext
 from icetrack.sources.ice_detention.sheets import SheetChoice, choose_detention, classify_sheet, finish_choice
@@ -166,6 +167,9 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
     # The footnotes date the file's own fiscal year; a re-posted earlier year's sheet keeps the file's date.
     stated = table_dates(workbook, fiscal_year) if stale is None else None
     dates = {topic: found.date for topic, found in stated.topics.items()} if stated else {}
+    if stated:  # the semiannual tables run through their own refresh date (their Footnotes section)
+        dates.update({semiannual.DATE_KEY.format(event=event): day
+                      for event, day in semiannual.semiannual_dates(stated.lines).items()})
     # The edition is as of its detention tables (the Footnotes sheet's snapshot date), not of the Facilities
     # sheet's "Data Source" line, which ICE often dates days earlier (or, in year-end files, weeks later).
     as_of = dates.get("currently_detained") or max((dates[t] for t in CORE_TOPICS if t in dates),

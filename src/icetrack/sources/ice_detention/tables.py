@@ -97,7 +97,19 @@ def register_titles(*patterns: re.Pattern[str]) -> None:
 
 def _is_title(grid: Grid, row: int, col: int) -> bool:
     key = grid.key(row, col)
-    return len(key) >= 12 and any(p.search(key) for p in KNOWN_TITLES)
+    return len(key) >= 12 and _any_title().search(key) is not None
+
+
+_COMBINED: list[tuple[int, re.Pattern[str]]] = []
+
+
+def _any_title() -> re.Pattern[str]:
+    """One pattern matching any known title (rebuilt when a reader registers more): every row of every table
+    body is tested against it, one search instead of one per title."""
+    if not _COMBINED or _COMBINED[0][0] != len(KNOWN_TITLES):
+        combined = re.compile("|".join(f"(?:{p.pattern})" for p in KNOWN_TITLES))
+        _COMBINED[:] = [(len(KNOWN_TITLES), combined)]
+    return _COMBINED[0][1]
 
 
 def _table_at(grid: Grid, row: int, col: int) -> Table:
