@@ -28,12 +28,19 @@ def _d(v) -> str:
               help="List every layout change between consecutive workbook editions (format drift): file-name "
                    "pattern, sheets and tables added, removed or renamed, titles, columns, rounding, pre-filled "
                    "months.")
+@click.option("--tables", is_flag=True,
+              help="List every table the loaded workbook editions carry, with the fiscal years and editions "
+                   "holding it (and the editions of those years without it).")
 @AS_JSON
 @click.pass_context
-def editions(ctx: click.Context, changes: bool, as_json: bool) -> None:
-    """List every ingested edition with its provenance (or, with --changes, the format drift between them)."""
+def editions(ctx: click.Context, changes: bool, tables: bool, as_json: bool) -> None:
+    """List every ingested edition with its provenance (or, with --changes, the format drift between them;
+    with --tables, which tables they carry)."""
     if changes:
         _layout_changes(ctx, as_json)
+        return
+    if tables:
+        _table_presence(ctx, as_json)
         return
     with warehouse(ctx, read_only=True) as wh:
         df = wh.editions()
@@ -84,6 +91,23 @@ def _years(years: list[int]) -> str:
         else:
             spans.append([y, y])
     return ", ".join(f"FY{a}" if a == b else f"FY{a}-FY{b}" for a, b in spans)
+
+
+def _table_presence(ctx: click.Context, as_json: bool) -> None:
+    from icetrack.metrics.layout_drift import table_presence
+
+    with warehouse(ctx, read_only=True) as wh:
+        rows = table_presence(wh)
+
+    def render(rows: list[dict]) -> None:
+        if not rows:
+            say("no workbook ingested from its file (the bundled subset records no layout)")
+            return
+        console.print(table(("table", "sheet", "fiscal years", "editions", "absent from"),
+                            [(r["table"], r["sheet"], _years(r["fiscal_years"]), f"{r['n_editions']}/{r['of_editions']}",
+                              ", ".join(r["absent_from"]) or "") for r in rows], overflow="fold"))
+
+    emit(rows, render, as_json=as_json)
 
 
 def _layout_changes(ctx: click.Context, as_json: bool) -> None:

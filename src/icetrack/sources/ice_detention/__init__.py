@@ -189,7 +189,7 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
         warnings.append(f"as-of date {as_of} is before the start of FY{fiscal_year}")
 
     report = TableReport()
-    report.layout["(workbook)"] = workbook_layout(path, workbook.sheet_names)
+    report.layout["(workbook)"] = workbook_layout(path, workbook.sheet_names, fiscal_year)
     read_sheet_tables(ctx, detention, TABLES_BY_ROLE["detention"], report, stale_snapshot=stale,
                       expected=CORE_TABLE_NAMES)
     if not CORE_TABLE_NAMES.intersection(report.read):
@@ -268,10 +268,12 @@ def read_other_sheets(ctx: ParseContext, path: Path, workbook: Workbook, choice:
 _NAME_DATE = re.compile(r"\d{6,8}")
 
 
-def workbook_layout(path: Path, sheet_names: list[str]) -> dict:
-    """The workbook-wide part of the layout: the file-name pattern (dates replaced) and the sheet names."""
+def workbook_layout(path: Path, sheet_names: list[str], fiscal_year: int) -> dict:
+    """The workbook-wide part of the layout: the file-name pattern (dates replaced), the sheet names and the
+    fiscal year the edition was read as."""
     name = re.sub(r"^\d{14}-", "", path.name)  # web-archive capture prefix: not ICE's naming
-    return {"file_name": _NAME_DATE.sub("<date>", name), "sheets": [n.strip() for n in sheet_names]}
+    return {"file_name": _NAME_DATE.sub("<date>", name), "sheets": [n.strip() for n in sheet_names],
+            "fiscal_year": fiscal_year}
 
 
 __all__ = ["looks_like_workbook", "parse_workbook", "parse_with"]
