@@ -17,10 +17,11 @@ from icetrack import __version__
 from icetrack.cli import cli
 from icetrack.cli.output import console, emit, table
 
-COMMANDS = {"ingest", "fetch", "rebuild-bundle", "editions", "series", "revisions", "targets", "chart", "report",
-            "quality", "check", "project", "outcomes", "synth", "serve"}
+COMMANDS = {"ingest", "fetch", "rebuild-bundle", "editions", "measures", "series", "revisions", "facilities",
+            "targets", "chart", "report", "quality", "check", "project", "outcomes", "synth", "serve"}
 OUTCOMES = {"funnel", "km", "cif", "flows", "workbook", "audit"}
-GROUP_MODULES = ["ingest", "series", "targets", "quality", "claims", "capacity", "outcomes", "synth", "serve"]
+GROUP_MODULES = ["ingest", "series", "facilities", "targets", "quality", "claims", "capacity", "outcomes", "synth",
+                 "serve"]
 
 
 def test_help_lists_every_command():

@@ -16,17 +16,17 @@ def loaded(icetrack, shared_data):
 
 
 def test_measures_lists_the_new_tables_with_their_fiscal_years(loaded):
+    # Two workbooks ingested from their files; the bundled national figures of the other 28 editions load too.
     rows = {r["measure"]: r for r in loaded.json("measures")}
-    # The FY2022 year-end bond table covers the prior 12 months plus the current one: Sep 2021 - Sep 2022. The
-    # 04/09/2026 edition prints its FY2025 months as 0 (not stored): only October 2025 on.
-    assert rows["average_bond_amount"]["fiscal_years"] == [2021, 2022, 2026]
-    assert rows["average_bond_amount"]["unit"] == "US dollars"
-    # Semiannual tables count every fiscal year since FY2018.
-    assert rows["arrests_by_group"]["fiscal_years"][0] == 2018
-    assert rows["removals_famu_fytd"]["fiscal_years"] == [2026]  # not published in FY2022
+    # Bond statistics since the FY2022 year-end edition, whose table covers the prior 12 months plus the current
+    # one (Sep 2021 - Sep 2022).
+    assert rows["average_bond_amount"]["fiscal_years"] == [2021, 2022, 2023, 2024, 2025, 2026]
+    assert (rows["average_bond_amount"]["unit"], rows["average_bond_amount"]["n_editions"]) == ("US dollars", 25)
+    # Semiannual tables count every fiscal year since FY2018; FY2026 editions print FY2025 as zeros (not stored).
+    assert rows["arrests_by_group"]["fiscal_years"] == list(range(2018, 2026))
+    assert rows["removals_famu_fytd"]["fiscal_years"] == [2024, 2025, 2026]  # first published in January 2024
     assert "FAMU" in rows["removals_famu_fytd"]["definition"]
-    assert rows["segregated_individuals"]["n_editions"] == 1
-    # The bundled national subset of every other edition is loaded too: book-ins since FY2019.
+    assert rows["segregated_individuals"]["n_editions"] == 24
     assert rows["book_ins"]["fiscal_years"] == list(range(2019, 2027))
     csv = loaded("measures", "--csv").stdout.splitlines()
     assert csv[0].startswith("measure,label,concept,unit,grain,fiscal_years")

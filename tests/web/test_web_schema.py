@@ -72,4 +72,5 @@ def test_injection_strings_in_every_parameter(web_app):
 
 
 # a valid value for each parameter that needs one while another parameter carries the injection string
-VALID = {"measure": "book_ins", "table": "book_ins", "chart": "arrests", "period": "2025-01"}
+VALID = {"measure": "book_ins", "table": "book_ins", "chart": "arrests", "period": "2025-01",
+         "facility_id": "adams-county-correctional-center-ms"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from icetrack import __version__
-from icetrack.cli import capacity, claims, ingest, outcomes, quality, serve, series, synth, targets
+from icetrack.cli import capacity, claims, facilities, ingest, outcomes, quality, serve, series, synth, targets
 from icetrack.cli.output import UserFacingError
 from icetrack.domain.edition import SourceError
 from icetrack.warehouse import WarehouseError, default_warehouse_path
@@ -67,9 +67,9 @@ def cli(ctx: click.Context, warehouse: Path | None) -> None:
     ctx.obj["warehouse"] = warehouse
 
 
-for _command in (ingest.ingest, ingest.fetch, ingest.rebuild_bundle, series.editions, series.series,
-                 series.revisions, targets.targets, targets.chart, targets.report, quality.quality, claims.check,
-                 capacity.project, outcomes.outcomes, synth.synth, serve.serve):
+for _command in (ingest.ingest, ingest.fetch, ingest.rebuild_bundle, series.editions, series.measures, series.series,
+                 series.revisions, facilities.facilities, targets.targets, targets.chart, targets.report,
+                 quality.quality, claims.check, capacity.project, outcomes.outcomes, synth.synth, serve.serve):
     cli.add_command(_command)
 
 

@@ -21,8 +21,10 @@ import pandas as pd
 import pyarrow as pa
 from platformdirs import user_data_dir
 
+from icetrack.domain.catalogue import PULL_DAY_SNAPSHOTS, SELF_DATED_MEASURES
 from icetrack.domain.edition import EditionInfo, ParsedSource, SourceError
 from icetrack.domain.json_text import strict_json
+from icetrack.warehouse.facilities import LISTINGS_DDL, delete_listings, insert_listings
 from icetrack.warehouse.vintage import (
     Latest,
     Vintage,
@@ -31,7 +33,7 @@ from icetrack.warehouse.vintage import (
     parse_vintage,
 )
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 DATINGS = ("table", "data_source")  # how a snapshot or year-to-date figure is dated (see Warehouse.series_arrow)
 # How long opening a locked warehouse waits for the lock (ICETRACK_LOCK_WAIT overrides; 0 = fail at once).
 LOCK_WAIT_SECONDS = 10.0
@@ -46,6 +48,9 @@ _MIGRATIONS = {
           "ALTER TABLE targets ADD COLUMN track VARCHAR",
           "UPDATE targets SET date_precision = 'day' WHERE date_precision IS NULL",
           "UPDATE targets SET track = target_id WHERE track IS NULL"],
+    # Each workbook edition's facility rows as printed (warehouse.facilities); editions loaded before hold
+    # none until their workbook is ingested again under another name or from a fresh warehouse.
+    "5": [LISTINGS_DDL],
 }
 
 # Why these keys: a figure is identified by what was counted (measure + dimensions), for which period,
@@ -118,7 +123,7 @@ CREATE TABLE IF NOT EXISTS measure_definitions (
     definition  VARCHAR,
     PRIMARY KEY (edition_id, measure)
 );
-"""
+""" + LISTINGS_DDL
 
 
 def edition_structure(ed: EditionInfo) -> str | None:
@@ -258,6 +263,7 @@ class Warehouse:
             return
         for p, replaced in todo:
             if replaced:
+                delete_listings(self.con, replaced)
                 for table in ("observations", "targets", "measure_definitions", "editions"):
                     self.con.execute(f"DELETE FROM {table} WHERE edition_id = ?", [replaced])
         self._insert_all([p for p, _ in todo])
@@ -298,6 +304,7 @@ class Warehouse:
             for m in p.measure_definitions:
                 con.execute("INSERT INTO measure_definitions VALUES (?,?,?,?)",
                             [p.edition.edition_id, m["measure"], m.get("concept"), m.get("definition")])
+        insert_listings(con, parsed)
 
     # -- reading -----------------------------------------------------------------------------------
     def editions(self) -> pd.DataFrame:
@@ -405,7 +412,11 @@ class Warehouse:
         t = observations(con, parse_vintage(vintage))
         t = t.filter(t.measure == measure)
         if dating == "data_source":
-            moved = t.grain.isin(["snapshot", "fytd"]) & t.data_source_date.notnull()
+            # Year-to-date figures and the pull-day snapshots; not the days a table lists (ICLOS, ATD report)
+            # nor the semiannual tables' own refresh date.
+            pull_day = (t.grain == "snapshot") & t.measure.isin(sorted(PULL_DAY_SNAPSHOTS))
+            edition_ytd = (t.grain == "fytd") & ~t.measure.isin(sorted(SELF_DATED_MEASURES))
+            moved = (edition_ytd | pull_day) & t.data_source_date.notnull()
             t = t.mutate(period_end=ibis.ifelse(moved, t.data_source_date, t.period_end),
                          period_start=ibis.ifelse(moved & (t.grain == "snapshot"), t.data_source_date,
                                                   t.period_start))

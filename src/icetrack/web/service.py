@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from icetrack.figures import arrests, capacity, claims, detention, evaluation, outcomes, series
+from icetrack.figures import arrests, capacity, claims, detention, evaluation, facilities, outcomes, series
 from icetrack.figures import ledger as targets_ledger
 from icetrack.figures.result import InvalidParameters, Result
 from icetrack.metrics.targets import pace
@@ -165,6 +165,24 @@ class Service:
     def evaluation(self) -> Result:
         """The rolling-origin evaluation of the capacity model (seconds): once per warehouse version."""
         return self.cached("evaluation", {}, lambda: evaluation.evaluation(self.wh()))
+
+    def _facility_data(self):
+        return self.cached("facility-data", {}, lambda: facilities.load_data(self.wh()))
+
+    def facilities(self, state: str | None) -> Result:
+        """Every facility of the loaded workbooks (NotFound, a 404, when none is loaded or the state has none)."""
+        return self.cached("facilities", {"state": state},
+                           lambda: facilities.facilities(self.wh(), state, data=self._facility_data()))
+
+    def facility(self, facility_id: str) -> Result:
+        return self.cached("facility", {"facility_id": facility_id},
+                           lambda: facilities.facility(self.wh(), facility_id, data=self._facility_data()))
+
+    def facility_chart(self, chart: str, facility_id: str | None) -> dict[str, Any]:
+        """The state map ('map') or one facility's history chart ('history'), as the dashboard embeds it."""
+        result = self.facility(facility_id) if chart == "history" else self.facilities(None)
+        return self.cached("facility-chart", {"chart": chart, "facility_id": facility_id},
+                           lambda: facilities.chart_answer(result, chart))
 
     def daily_measures(self) -> list[str]:
         return arrests.daily_measures(self.wh())

@@ -45,10 +45,11 @@ adp, alos                          month; fytd for the   agency, criminality
                                    "FY Overall" column
 adp_by_facility_type,              month; fytd for       facility_type
 alos_by_facility_type              "FY Overall"
-facility_adp                       fytd                  facility, aor, facility_type, state, breakdown,
+facility_adp                       fytd                  facility, city, aor, facility_type, state, breakdown,
                                                          category (+ gender, criminality for the
                                                          gender_criminality breakdown)
-facility_alos                      fytd                  facility, aor, facility_type, state
+facility_alos                      fytd                  facility, city, aor, facility_type, state
+facility_guaranteed_minimum        snapshot              facility, city, aor, facility_type, state
 =================================  ====================  ===============================================
 
 Grain notes: ``snapshot`` rows have period_start = period_end = as-of date. ``fytd`` rows run from 1 Oct
@@ -195,16 +196,17 @@ def parse_with(path: Path, open_workbook: Callable[[Path], Workbook],
     if not CORE_TABLE_NAMES.intersection(report.read):
         raise SourceError(path, f"no readable table on sheet '{chosen.label}' (not found: "
                                 f"{'; '.join(report.missing)})", where=chosen.label)
+    facility_listings: list[dict] = []
     if facilities is not None:
         report.layout["Facilities"] = sheet_layout(facilities)
         with ctx.dated("facilities"):
-            read_facilities(ctx, facilities)
+            facility_listings = read_facilities(ctx, facilities)
     read_other_sheets(ctx, path, workbook, choice, sheet_xml_paths, report)
     for where, count in ctx.future_values.items():
         warnings.append(f"{where}: {count} non-zero values in months starting after the table's date "
                         "not emitted (the table evidently holds days after the date its footnote states)")
     return ParsedSource(edition=_recorded(edition, ctx, choice, report), observations=observations_table(ctx.rows),
-                        warnings=warnings)
+                        warnings=warnings, facility_listings=facility_listings)
 
 
 # The tables an edition is dated by: its national detention tables (not ATD, ICLOS or encounters, which ICE

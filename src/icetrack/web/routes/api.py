@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query
 from fastapi.responses import Response
+
+from icetrack.figures.charts import render
 
 from icetrack.figures.ledger import document
 from icetrack.metrics.revisions import parse_period
@@ -14,6 +16,7 @@ from icetrack.web.params import (AGENCY_DIM, ARRESTS_PER_DAY, BEDS, BY, DAYS, DI
                                  LEDGER_GRAIN, LEDGER_SERIES, LEDGER_TARGET, MEASURE, SHIFT, SINCE, STAY_DAYS,
                                  THRESHOLD, Agency, Breakdown, DetentionTable, Format, Grain, Origin, Period, SolveFor,
                                  Threshold, Verdict, beds_value, parse_dims, parse_ids)
+from icetrack.web.serialize import json_bytes
 from icetrack.web.service import Service, service
 
 router = APIRouter(prefix="/api")
@@ -145,3 +148,51 @@ async def api_goal_seek(removals_per_year: int = Query(..., ge=0, le=10_000_000)
     params = {"removals_per_year": removals_per_year, "solve_for": solve_for, "arrests_per_day": arrests_per_day,
               "beds": beds, "stay_days": stay_days}
     return await svc.table("goal-seek", params, format)
+
+
+FACILITY_ID = PathParam(..., min_length=3, max_length=160, pattern=r"^[a-z0-9][a-z0-9-]*$",
+                        description="a facility id from /api/facilities (a former id of a renamed facility works too)")
+STATE = Query(None, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", description="two-letter state code")
+
+
+@router.get("/facilities", tags=["facilities"],
+            summary="Every facility of the loaded workbook editions, one row per facility across editions")
+async def api_facilities(state: str | None = STATE, format: Format = FORMAT,
+                         svc: Service = Depends(service)) -> Response:
+    # JSON: rows (one per facility: latest listing, ADP as of it), states, by_state (the latest edition's ADP per
+    # state), the curated renames applied and the rename candidates left unconfirmed
+    return await svc.table("facilities", {"state": state.upper() if state else None}, format)
+
+
+@router.get("/facilities/{facility_id}", tags=["facilities"],
+            summary="One facility's figures in every edition listing it, with its renames and their evidence")
+async def api_facility(facility_id: str = FACILITY_ID, format: Format = FORMAT,
+                       svc: Service = Depends(service)) -> Response:
+    return await svc.table("facility", {"facility_id": facility_id}, format)
+
+
+@router.get("/facility-charts/{chart}", tags=["facilities"],
+            summary="The facility state map or one facility's ADP history: Vega-Lite spec (json) or png/svg")
+async def api_facility_chart(chart: Literal["map", "history"],
+                             facility: str | None = Query(None, min_length=3, max_length=160,
+                                                          pattern=r"^[a-z0-9][a-z0-9-]*$"),
+                             format: Literal["json", "png", "svg"] = "json",
+                             svc: Service = Depends(service)) -> Response:
+    if chart == "history" and facility is None:
+        raise HTTPException(422, "the history chart needs facility=ID")
+    facility_id = facility if chart == "history" else None
+    compute = lambda: svc.facility_chart(chart, facility_id)  # noqa: E731
+    params = {"chart": chart, "facility_id": facility_id}
+    if format == "json":
+        body = await svc.body("facility-chart-body", params, compute, format, json_bytes)
+        return Response(body, media_type="application/json")
+
+    def image(answer) -> bytes:
+        if answer["spec"] is None:
+            raise HTTPException(404, answer["message"])
+        drawn = render(answer["spec"], format)
+        return drawn.encode() if isinstance(drawn, str) else drawn
+
+    body = await svc.body("facility-chart-body", params, compute, format, image)
+    return Response(body, media_type="image/png" if format == "png" else "image/svg+xml",
+                    headers={"Content-Disposition": f'attachment; filename="icetrack-facility-{chart}.{format}"'})

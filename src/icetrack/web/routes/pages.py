@@ -6,21 +6,22 @@ import threading
 from typing import Any, Callable
 
 import jinja2
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path as PathParam, Query
 from fastapi.responses import HTMLResponse, Response
 
 from icetrack import __version__
 from icetrack.figures import evaluation as model_evaluation, ledger_tables
 from icetrack.figures.outcomes import NO_PERSON_DATA
 from icetrack.domain.json_text import strict_json
-from icetrack.figures.result import NotFound, http_url
+from icetrack.figures.result import NotFound, http_url, source_note
 from icetrack.metrics.outcomes import BREAKDOWNS, PERIODS
 from icetrack.web.params import (ARRESTS_PER_DAY, BEDS, DAILY_MEASURE, DAYS, FISCAL_YEAR, SHIFT, STAY_DAYS, THRESHOLD,
                                  Agency, Breakdown, Origin, Period, Threshold, Verdict, beds_value)
 from icetrack.web.service import Service, service
 
 PAGES = [("/", "Arrests by month"), ("/arrests", "January 2025 posts"), ("/detention", "Detention"),
-         ("/outcomes", "Outcomes"), ("/claims", "Claims"), ("/capacity", "Capacity"), ("/sources", "Sources")]
+         ("/outcomes", "Outcomes"), ("/claims", "Claims"), ("/capacity", "Capacity"), ("/facilities", "Facilities"),
+         ("/sources", "Sources")]
 TARGET_TABLE_COLUMNS = ["target_label", "kind", "value_low", "value_high", "days_meeting_low", "shortfall_low",
                         "attainment_low", "pace_needed_low"]
 # Every template here is HTML (names end in .html.j2, which select_autoescape(["html"]) would not match).
@@ -185,6 +186,37 @@ async def page_capacity(arrests_per_day: int = ARRESTS_PER_DAY, beds: str | None
                     _box("evaluation_errors", "Forecast error by horizon: the model against the baselines", {})]}
 
     return await _page(svc, "/capacity", params, "chart_page.html.j2", context)
+
+
+@router.get("/facilities", response_class=HTMLResponse, tags=["pages"],
+            summary="Facilities: every facility of every loaded edition, a state map, each facility's history")
+async def page_facilities(state: str | None = Query(None, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$"),
+                          svc: Service = Depends(service)) -> HTMLResponse:
+    state = state.upper() if state else None
+
+    def context() -> dict[str, Any]:
+        try:
+            result = svc.facilities(state)
+        except NotFound as e:
+            if state is None:  # nothing loaded: say how to load it rather than show an empty table
+                return {"missing": str(e)}
+            raise
+        return {"result": result.as_json(), "state": state, "source_note": source_note(result.provenance),
+                "csv": "/api/facilities?format=csv" + (f"&state={state}" if state else "")}
+
+    return await _page(svc, "/facilities", {"state": state}, "facilities.html.j2", context)
+
+
+@router.get("/facilities/{facility_id}", response_class=HTMLResponse, tags=["pages"],
+            summary="One facility: its figures in every edition, its renames and their evidence")
+async def page_facility(facility_id: str = PathParam(..., min_length=3, max_length=160, pattern=r"^[a-z0-9][a-z0-9-]*$"),
+                        svc: Service = Depends(service)) -> HTMLResponse:
+    def context() -> dict[str, Any]:
+        result = svc.facility(facility_id)
+        return {"result": result.as_json(), "source_note": source_note(result.provenance),
+                "csv": f"/api/facilities/{result.detail['facility_id']}?format=csv"}
+
+    return await _page(svc, "/facilities", {"facility_id": facility_id}, "facility.html.j2", context)
 
 
 @router.get("/sources", response_class=HTMLResponse, tags=["pages"], summary="Sources and editions")
