@@ -140,27 +140,26 @@ def file_digest(path: str | Path) -> tuple[str, int]:
 
 def observations_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Build an OBSERVATION_SCHEMA table from dict rows (``dims`` as a plain dict)."""
-    # Column by column (one comprehension per field), and the sorted key order computed once per distinct
-    # set of dimension names rather than per row: a workbook has ~3,000 rows but only a dozen key sets.
+    # Column by column (one comprehension per field); dimensions once per distinct content.
     derived = ("dims", "dims_key", "value")
     columns = {name: [r.get(name) for r in rows] for name in OBSERVATION_SCHEMA.names if name not in derived}
-    order: dict[tuple[str, ...], list[str]] = {}
-    # Readers pass one dims dict for every month of a row: its sorted items and key are built once (by the
-    # dict's identity; every dict is alive until the loop ends, so no identity is reused).
-    done: dict[int, tuple[list, str]] = {}
-    dims_items, keys = [], []
+    # The same dimensions recur (a row's months, a table's rows across its columns): each distinct content is
+    # sorted, keyed and converted to Arrow once, and every row points at it (a take on the distinct maps).
+    index: dict[tuple, int] = {}
+    distinct_items: list[list[tuple[str, str]]] = []
+    distinct_keys: list[str] = []
+    positions = []
     for r in rows:
-        d = r.get("dims") or {}
-        got = done.get(id(d))
-        if got is None:
-            names = tuple(d)
-            sorted_names = order.get(names)
-            if sorted_names is None:
-                sorted_names = order[names] = sorted(names)
-            items = [(k, d[k]) for k in sorted_names]
-            got = done[id(d)] = (items, "|".join([k + "=" + v for k, v in items]))
-        dims_items.append(got[0])
-        keys.append(got[1])
-    columns["dims"], columns["dims_key"] = dims_items, keys
+        content = tuple(r["dims"].items()) if r.get("dims") else ()
+        at = index.get(content)
+        if at is None:
+            at = index[content] = len(distinct_items)
+            items = sorted(content)
+            distinct_items.append(items)
+            distinct_keys.append("|".join([k + "=" + v for k, v in items]))
+        positions.append(at)
+    take = pa.array(positions, pa.int32())
+    columns["dims"] = pa.array(distinct_items, OBSERVATION_SCHEMA.field("dims").type).take(take)
+    columns["dims_key"] = pa.array(distinct_keys, pa.string()).take(take)
     columns["value"] = [None if r.get("value") is None else float(r["value"]) for r in rows]
     return pa.table({name: columns[name] for name in OBSERVATION_SCHEMA.names}, schema=OBSERVATION_SCHEMA)

@@ -109,13 +109,7 @@ from icetrack.sources.ice_detention.observations import ParseContext
 from icetrack.sources.ice_detention.sheets import SheetChoice, choose_detention, classify_sheet, finish_choice
 from icetrack.sources.ice_detention.read_tables import TableReport, read_sheet_tables, sheet_layout
 from icetrack.sources.ice_detention.tables import TITLE_BOOK_INS, locate_tables
-from icetrack.sources.ice_detention.workbook import (
-    FastexcelWorkbook,
-    Grid,
-    Workbook,
-    check_cached_values,
-    check_container,
-)
+from icetrack.sources.ice_detention.workbook import FastexcelWorkbook, Workbook, check_cached_values, check_container
 
 
 def looks_like_workbook(path: str | Path) -> bool:

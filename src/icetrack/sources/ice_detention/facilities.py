@@ -30,6 +30,8 @@ unless loaded with ``--partial`` (then the facility list is left out with a warn
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import re
 from datetime import datetime
 from typing import Any
@@ -91,9 +93,11 @@ def inspection_field(header: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def iso_day(text: str) -> str:
     """An inspection date as ISO ``YYYY-MM-DD``: ICE prints ``5/9/2019`` in some cells and real dates (read as
-    ``2018-05-03 00:00:00``) in others. Text that is no date is kept as printed."""
+    ``2018-05-03 00:00:00``) in others. Text that is no date is kept as printed. (Cached: the same dates recur
+    in every edition's list.)"""
     for fmt in ("%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%y"):
         try:
             return datetime.strptime(text, fmt).date().isoformat()

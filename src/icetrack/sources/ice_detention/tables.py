@@ -52,7 +52,7 @@ class Table:
     header_row: int | None
     body: list[int]
 
-    @property
+    @cached_property
     def where(self) -> str:
         return f"{self.grid.sheet.strip()} / {self.title}"
 
