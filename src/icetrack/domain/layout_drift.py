@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 WORKBOOK_KEY = "(workbook)"
-# FY2025, FY25, FY 2025, EOFY2024, EOYFY20, "FY2018 - FY2025": the fiscal year is not part of a layout.
-_FISCAL_YEAR = re.compile(r"\b(?:EOY?)?FY ?(?:\d{4}|\d{2})(?:\s*-\s*(?:(?:EOY?)?FY ?)?(?:\d{4}|\d{2}))?(?!\d)",
+# FY2025, FY25, FY 2025, EOFY2024, EOYFY20, "FY2018 - FY2025", "FY2018 - YTD2022": the fiscal year is not
+# part of a layout.
+_FISCAL_YEAR = re.compile(r"\b(?:EOY?)?FY ?(?:\d{4}|\d{2})(?:\s*-\s*(?:(?:EOY?)?FY ?|YTD ?)?(?:\d{4}|\d{2}))?(?!\d)",
                           re.IGNORECASE)
 _YEAR_STATUS = re.compile(r"\b(?:YTD|EOY)\b", re.IGNORECASE)  # year to date / end of year: not a layout
 # What a title says about its own period ("as of 04/04/2026", "thru March", "Year End", "02/02/2026"): it
