@@ -61,11 +61,13 @@ def build_bundle(folder: Path, out: Path | None = None, progress=None) -> tuple[
     return out, len(seen), table.num_rows
 
 
-def bundled_sha256s(path: Path | None = None) -> set[str]:
+def bundled_versions(path: Path | None = None) -> dict[str, str]:
+    """{sha256: the parser version that extracted it} of every bundled edition."""
     path = path or bundle_path()
     if not path.exists():
-        return set()
-    return set(pq.read_table(path, columns=["edition_sha256"]).column(0).unique().to_pylist())
+        return {}
+    table = pq.read_table(path, columns=["edition_sha256", "edition_parser_version"])
+    return dict(zip(table.column(0).to_pylist(), table.column(1).to_pylist()))
 
 
 def parse_bundle(path: Path | None = None, only: set[str] | None = None) -> list[ParsedSource]:

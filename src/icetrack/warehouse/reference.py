@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from icetrack.domain.edition import file_digest
-from icetrack.sources.ice_detention_bundle import bundled_sha256s, parse_bundle
+from icetrack.sources.ice_detention_bundle import bundled_versions, parse_bundle
 from icetrack.sources.user_csv import parse_csv
 
 SOURCE = "icetrack_reference"
@@ -28,8 +28,10 @@ def missing_reference(wh) -> tuple[list[Path], set[str], int]:
     editions, how many items are bundled in all)."""
     held = wh.held_sha256s()
     files = [path for path in reference_files() if file_digest(path)[0] not in held]
-    bundled = set(bundled_sha256s())
-    return files, bundled - held, len(reference_files()) + len(bundled)
+    bundled = bundled_versions()
+    # A bundled subset extracted by an older parser (fewer tables) is refreshed from the current bundle.
+    stale = {sha for sha, version in wh.held_subset_versions().items() if sha in bundled and bundled[sha] != version}
+    return files, (set(bundled) - held) | stale, len(reference_files()) + len(bundled)
 
 
 def ensure_reference_loaded(wh) -> list:

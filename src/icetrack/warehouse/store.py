@@ -236,10 +236,16 @@ class Warehouse:
         results: list[LoadResult] = []
         todo: list[tuple[ParsedSource, str | None]] = []
         seen: set[str] = set()
+        versions = self.held_versions()
         for p in parsed:
             ed = p.edition
             held = self._completeness(ed.sha256)
             upgrade = held is not None and held != "full" and ed.completeness == "full"
+            # The same bytes read by another parser version (a bundled subset an older icetrack extracted, or a
+            # workbook ingested before the reader knew every table) give way to the current reading.
+            refresh = (held is not None and held == ed.completeness
+                       and versions[ed.sha256][1] != ed.parser_version)
+            upgrade = upgrade or refresh
             if (held is not None and not upgrade) or ed.sha256 in seen:
                 existing = self.has_sha256(ed.sha256) or ed.edition_id
                 results.append(LoadResult(existing, ed.file_name, False, 0, 0,
@@ -249,7 +255,8 @@ class Warehouse:
             seen.add(ed.sha256)
             todo.append((p, self.has_sha256(ed.sha256) if upgrade else None))
             n_obs, n_tgt = p.observations.num_rows, len(p.targets)
-            what = "replaced the bundled national subset with the full" if upgrade else "loaded"
+            what = (f"re-read with parser version {ed.parser_version} (was {versions[ed.sha256][1]}) as" if refresh
+                    else "replaced the bundled national subset with the full" if upgrade else "loaded")
             results.append(LoadResult(ed.edition_id, ed.file_name, True, n_obs, n_tgt,
                                       f"{ed.file_name}: {what} edition {ed.edition_id} ({n_obs:,} observations, "
                                       f"{n_tgt} targets)"))
@@ -368,6 +375,16 @@ class Warehouse:
 
     def held_sha256s(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT sha256 FROM editions").fetchall()}
+
+    def held_subset_versions(self) -> dict[str, str]:
+        """{sha256: parser version} of the editions held only as a bundled national subset."""
+        return {sha: version for sha, (completeness, version) in self.held_versions().items()
+                if completeness == "national"}
+
+    def held_versions(self) -> dict[str, tuple[str, str]]:
+        """{sha256: (completeness, parser version)} of every held edition."""
+        return {sha: (completeness, version) for sha, completeness, version in self.con.execute(
+            "SELECT sha256, completeness, parser_version FROM editions").fetchall()}
 
     def person_edition_ids(self) -> list[str]:
         """Editions of the loaded person-level files (none when no person-level release is loaded)."""

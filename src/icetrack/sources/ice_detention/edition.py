@@ -17,7 +17,10 @@ from icetrack.sources.ice_detention.labels import text_key
 from icetrack.sources.ice_detention.tables import Table
 from icetrack.sources.ice_detention.workbook import Grid, Workbook
 
-PARSER_VERSION = "2"  # 2: tables dated by their footnotes, sheets chosen by fiscal year
+# 2: tables dated by their footnotes, sheets chosen by fiscal year. 3: every table of every sheet (ATD, fear,
+# FAMU, ICLOS, bonds, semiannual, vulnerable populations, segregation), layouts, facility listings. A bundled
+# national subset built by an older version is refreshed from the current bundle (warehouse.reference).
+PARSER_VERSION = "3"
 SOURCE = "ice_detention_workbook"
 PUBLISHER = "U.S. Immigration and Customs Enforcement, Enforcement and Removal Operations"
 URL_BASE = "https://www.ice.gov/doclib/detention/"
