@@ -202,30 +202,44 @@ def side_duckdb(release: Path, work: Path, rounds: int) -> dict:
     con = duckdb.connect(str(db))
     con.execute(f"SET memory_limit = '{os.environ.get('ICETRACK_MEMORY_LIMIT', '2GB')}'")
     con.execute("SET preserve_insertion_order = false")
+    phases: dict[str, list[float]] = {}
+
+    def run(name: str, sql: str, params=None) -> None:
+        w, c = time.perf_counter(), time.process_time()
+        con.execute(sql, params)
+        was = phases.setdefault(name, [0.0, 0.0])
+        was[0] += time.perf_counter() - w
+        was[1] += time.process_time() - c
+
     for t in TABLES:
-        con.execute(f"CREATE TABLE {t} AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS source_row "
+        run("load", f"CREATE TABLE {t} AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS source_row "
                     f"FROM read_parquet(?, file_row_number = true)", [str(release / f"{t}.parquet")])
-    for sql in cleaning_sql(cutoff, rounds):
-        con.execute(sql)
+    for name, sql in cleaning_sql(cutoff, rounds):
+        run(name, sql)
+    w, c = time.perf_counter(), time.process_time()
     con.close()
+    phases["close"] = [time.perf_counter() - w, time.process_time() - c]
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     con = duckdb.connect(str(db), read_only=True)
     rows = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)
-    out = {"seconds": wall, "cpu_seconds": cpu, "peak_rss_mib": peak, "rows": rows,
+    out = {"seconds": wall, "cpu_seconds": cpu, "peak_rss_mib": peak, "rows": rows, "phases": phases,
            "check": checks(con, icetrack=False)}
     con.close()
     return out
 
 
 def cleaning_sql(cutoff: str, rounds: int, gap_hours: float = 24, arrest_before: float = 10,
-                 arrest_after: float = 5, removal_before: float = 5, removal_after: float = 10) -> list[str]:
-    """The rules of icetrack.warehouse.cleaning (defaults = CleaningParams) as plain SQL over one release."""
+                 arrest_after: float = 5, removal_before: float = 5,
+                 removal_after: float = 10) -> list[tuple[str, str]]:
+    """The rules of icetrack.warehouse.cleaning (defaults = CleaningParams) as plain SQL over one release:
+    (derived table it builds, statement) in order."""
     stint_key = ("unique_identifier, book_in_date_time, detention_book_out_date_time, stay_book_in_date_time, "
                  "stay_book_out_date_time, detention_facility_code, detention_facility, detention_release_reason, "
                  "stay_release_reason, book_in_criminality, apprehension_method, case_category, "
                  "most_serious_conviction, citizenship_country, gender, birth_year")
-    sql = [
+    sql = list(zip(("arrest_episodes", "detention_stints_dedup", "detention_stays", "stay_arrest_links",
+                    "stay_removal_links"), [
         # Arrest episodes: a gap over 24 h (or no identifier) starts an episode; the rest are duplicate_likely.
         f"""CREATE TABLE arrest_episodes AS
         WITH s AS (
@@ -307,23 +321,23 @@ def cleaning_sql(cutoff: str, rounds: int, gap_hours: float = 24, arrest_before:
         FROM detention_stays s JOIN removals r USING (unique_identifier)
         WHERE s.stay_book_out IS NOT NULL AND r.departed_date IS NOT NULL
           AND days_book_out_to_departure >= {-removal_before} AND days_book_out_to_departure <= {removal_after}""",
-    ]
+    ]))
     for link, cand, right in (("stay_arrest_links", "cand_arrest", "arrest_source_row"),
                               ("stay_removal_links", "cand_removal", "removal_source_row")):
         # Greedy closest-first one-to-one: each round keeps the pairs best for both ends, then drops their ends.
-        sql.append(f"CREATE TABLE {link} AS SELECT * EXCLUDE (absdiff, tiebreak) FROM {cand} LIMIT 0")
+        sql.append((link, f"CREATE TABLE {link} AS SELECT * EXCLUDE (absdiff, tiebreak) FROM {cand} LIMIT 0"))
         for r in range(rounds):
-            sql.append(f"""CREATE OR REPLACE TEMP TABLE best AS
+            sql.append((link, f"""CREATE OR REPLACE TEMP TABLE best AS
             SELECT * FROM {cand}
             QUALIFY row_number() OVER (PARTITION BY unique_identifier, stay_book_in ORDER BY absdiff, tiebreak) = 1
-                AND row_number() OVER (PARTITION BY {right} ORDER BY absdiff, tiebreak) = 1""")
-            sql.append(f"INSERT INTO {link} SELECT * EXCLUDE (absdiff, tiebreak) FROM best")
+                AND row_number() OVER (PARTITION BY {right} ORDER BY absdiff, tiebreak) = 1"""))
+            sql.append((link, f"INSERT INTO {link} SELECT * EXCLUDE (absdiff, tiebreak) FROM best"))
             if r < rounds - 1:
-                sql.append(f"""CREATE OR REPLACE TEMP TABLE {cand} AS
+                sql.append((link, f"""CREATE OR REPLACE TEMP TABLE {cand} AS
                 SELECT * FROM {cand} c
                 WHERE NOT EXISTS (SELECT 1 FROM best b WHERE b.unique_identifier = c.unique_identifier
                                                          AND b.stay_book_in = c.stay_book_in)
-                  AND {right} NOT IN (SELECT {right} FROM best)""")
+                  AND {right} NOT IN (SELECT {right} FROM best)"""))
     return sql
 
 
@@ -448,6 +462,13 @@ def main() -> None:
         w = statistics.median(v[0] for v in vals)
         c = statistics.median(v[1] for v in vals)
         print(f"  {name:24s} {w:7.2f} s  cpu {c:7.2f} s  {100 * w / total:5.1f}%")
+    print("plain DuckDB phases (median; 'stay_*_links' include building their candidate pairs):")
+    total_b = statistics.median(b)
+    for name in ("load", *DERIVED, "close"):
+        vals = [r["phases"].get(name, [0.0, 0.0]) for r in runs["duckdb"]]
+        w = statistics.median(v[0] for v in vals)
+        c = statistics.median(v[1] for v in vals)
+        print(f"  {name:24s} {w:7.2f} s  cpu {c:7.2f} s  {100 * w / total_b:5.1f}%")
     if prof:
         print("\ncProfile of one more icetrack run (own time, top 30):")
         print(prof["profile"])
