@@ -108,8 +108,10 @@ def resource(table, measure: dict[str, Any], path: str, fmt: str,
         "description": (("Per figure (dimensions, period): the number of editions that published it, its first, "
                          "latest, minimum and maximum value. ") if revisions else "") + (measure["definition"] or ""),
     }
-    if fmt == "csv":
+    if fmt == "csv":  # stated, not sniffed: a note with ';' or ':' in every row must not pass for a delimiter
         out["encoding"] = "utf-8"
+        out["dialect"] = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "lineTerminator": "\r\n",
+                          "header": True}
     out.update({
         "schema": {"fields": fields(table, measure, fmt)},
         "measure": measure["measure"],
