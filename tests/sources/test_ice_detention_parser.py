@@ -72,7 +72,7 @@ def test_every_shared_workbook_parses(path: Path):
     relative = str(path.relative_to(WORKBOOKS))
     result = parsed(relative)
     edition = result.edition
-    assert edition.source == SOURCE and edition.parser_version == PARSER_VERSION == "2"
+    assert edition.source == SOURCE and edition.parser_version == PARSER_VERSION == "3"
     assert edition.file_name == path.name
     assert re.fullmatch(r"[0-9a-f]{64}", edition.sha256) and edition.size_bytes == path.stat().st_size
     assert edition.as_of is not None
