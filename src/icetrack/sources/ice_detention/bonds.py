@@ -50,7 +50,6 @@ from icetrack.sources.ice_detention.labels import (
     text_key,
 )
 from icetrack.sources.ice_detention.observations import ParseContext, cell_value
-from icetrack.sources.ice_detention.periods import add_month_starting
 from icetrack.sources.ice_detention.specs import TableSpec, titles
 from icetrack.sources.ice_detention.tables import Table
 
@@ -160,7 +159,7 @@ def _emit(ctx: ParseContext, table: Table, kind: str, row: int, col: int, start:
     if value is None or (value == 0 and kind in (AMOUNT, ALOS)):
         return  # blank, or an average over no one
     note = _SWAPPED_NOTE.format(table.label(row)) if swapped else None
-    add_month_starting(ctx, table.where, kind, start, {"counted": counted}, value, _UNITS[kind], note)
+    ctx.add_month_starting(kind, start, {"counted": counted}, value, _UNITS[kind], note=note, where=table.where)
 
 
 TABLES: list[TableSpec] = titles(

@@ -50,11 +50,7 @@ from icetrack.sources.ice_detention.labels import (
     text_key,
 )
 from icetrack.sources.ice_detention.observations import ParseContext, cell_value
-from icetrack.sources.ice_detention.periods import (
-    add_month_starting,
-    fiscal_year_of_label,
-    month_of_fiscal_year,
-)
+from icetrack.sources.ice_detention.periods import fiscal_year_of_label, month_of_fiscal_year
 from icetrack.sources.ice_detention.specs import TableSpec, titles
 from icetrack.sources.ice_detention.tables import TITLE_REMOVALS, Table
 from icetrack.sources.ice_detention.workbook import cell_ref
@@ -152,8 +148,8 @@ def _read_parole(ctx: ParseContext, table: Table, measure: str, decision_col: in
         for row, dims, col, month in cells:
             value = cell_value(ctx, table.grid, table.where, row, col, measure, UNIT_PERSONS)
             if value is not None:
-                add_month_starting(ctx, table.where, measure, month_of_fiscal_year(fiscal_year, month), dims,
-                                   value, UNIT_PERSONS)
+                ctx.add_month_starting(measure, month_of_fiscal_year(fiscal_year, month), dims, value,
+                                       UNIT_PERSONS, where=table.where)
     return None
 
 

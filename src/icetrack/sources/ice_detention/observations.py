@@ -79,7 +79,13 @@ class ParseContext:
 
     def add_month(self, measure: str, month: int, dims: dict[str, str], value: float, unit: str,
                   note: str | None = None, where: str = "") -> None:
-        start, end = self.month_periods[month]
+        """One month of the edition's fiscal year (1-12)."""
+        self.add_month_starting(measure, self.month_periods[month][0], dims, value, unit, note=note, where=where)
+
+    def add_month_starting(self, measure: str, start: date, dims: dict[str, str], value: float, unit: str,
+                           note: str | None = None, where: str = "") -> None:
+        """The month starting ``start``, of any fiscal year (bond columns, parole rows of past years)."""
+        end = date(start.year, start.month, monthrange(start.year, start.month)[1])
         if start > self.as_of:
             # ICE pre-fills the months still to come with 0; that is not a reported zero. A few editions
             # hold real counts for the first days after the Facilities as-of date (their Detention tables

@@ -2,10 +2,9 @@
 "EOFY2023"), a month of another fiscal year (the parole tables list three fiscal years; the bond table the
 prior 12 months plus the current one), or one day (the ICLOS sheet's mid-month and month-end counts).
 
-:meth:`.observations.ParseContext.add_month` knows only the edition's own fiscal year; these helpers date a
-cell themselves and apply the same two rules: a period starting after the table's date is not emitted (ICE
-pre-fills what is still to come with 0; a non-zero value there is counted for the table's warning), and a
-month still running at that date carries the "partial month" note.
+:meth:`.observations.ParseContext.add_month_starting` emits a month of any fiscal year; :func:`add_day`
+applies the same rule to one day: a period starting after the table's date is not emitted (ICE pre-fills what
+is still to come with 0; a non-zero value there is counted for the table's warning).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import re
 from calendar import monthrange
 from datetime import date
 
-from icetrack.domain import rules
 from icetrack.sources.ice_detention.labels import text_key
 from icetrack.sources.ice_detention.observations import ParseContext
 
@@ -38,19 +36,6 @@ def month_of_fiscal_year(fiscal_year: int, month: int) -> date:
 
 def month_end(start: date) -> date:
     return date(start.year, start.month, monthrange(start.year, start.month)[1])
-
-
-def add_month_starting(ctx: ParseContext, where: str, measure: str, start: date, dims: dict[str, str],
-                       value: float, unit: str, note: str | None = None) -> None:
-    """Emit one month's figure (the month starting ``start``), unless it starts after the table's date."""
-    end = month_end(start)
-    if start > ctx.as_of:
-        if value != 0:
-            ctx.future_values[where] = ctx.future_values.get(where, 0) + 1
-        return
-    if rules.is_partial(end, ctx.as_of):
-        note = "; ".join(filter(None, [note, f"partial month: data as of {ctx.as_of}"]))
-    ctx.add(measure, "month", start, end, dims, value, unit, note)
 
 
 def add_day(ctx: ParseContext, where: str, measure: str, day: date, dims: dict[str, str], value: float,
