@@ -12,7 +12,7 @@ child's own ``ru_maxrss``, is its own) and writes a fresh database file:
     not of the person-level load; it is timed and printed apart as ``open``). The time runs from opening the
     warehouse to closing it (the close checkpoints). Phases are timed by wrapping icetrack's own functions:
     ``read`` (pulling parquet batches), ``convert`` (``Plan.convert``: cleaning, typing, checks, provenance),
-    ``stage insert`` (the rest of ``_stage``: DuckDB appending the batches to the staging tables), ``move``
+    ``stage write`` (the rest of ``_stage``: writing the batches to the staging Parquet files), ``move``
     (``_commit_staged``: staging -> person tables, editions, cut-off), one line per derived table
     (``_replace``: compile + run its SQL), ``log`` (``_log_rules``), ``ibis setup`` (the rest of ``rebuild_derived``: connection, table lookups),
     ``open files`` (``read_person_file``: header, sha256), ``drop staging``, ``close`` (checkpoint) and
@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 
 TABLES = ("arrests", "detention_stints", "removals", "encounters", "detainers")
-PHASE_ORDER = ("open files", "read", "convert", "stage insert", "move", "ibis setup", "arrest_episodes",
+PHASE_ORDER = ("open files", "read", "convert", "stage write", "move", "ibis setup", "arrest_episodes",
                "detention_stints_dedup", "detention_stays", "stay_arrest_links", "stay_removal_links", "log",
                "drop staging", "close", "COMMIT + rest")
 DERIVED = PHASE_ORDER[6:11]
@@ -106,7 +106,7 @@ class Phases:
 def instrument(ph: Phases) -> None:
     from icetrack.sources.canonical import plan as plan_mod
     from icetrack.sources.ddp import processed
-    from icetrack.warehouse import ingest, person
+    from icetrack.warehouse import cleaning, ingest, person
 
     open_arrow = processed._open_arrow
 
@@ -132,6 +132,9 @@ def instrument(ph: Phases) -> None:
     person._commit_staged = ph.timed("move", person._commit_staged)
     person._replace = ph.timed(lambda con, ib, name, *rest: name, person._replace)
     person._log_rules = ph.timed("log", person._log_rules)
+    # The matching rounds run (as temporary tables) while the link expression is built, before _replace.
+    cleaning.link_arrests_to_stays = ph.timed("stay_arrest_links", cleaning.link_arrests_to_stays)
+    cleaning.link_stays_to_removals = ph.timed("stay_removal_links", cleaning.link_stays_to_removals)
     person.rebuild_derived = ph.timed("rebuild", person.rebuild_derived)
     ingest._person_release = ph.timed("open files", ingest._person_release)
     ingest.drop_staging = ph.timed("drop staging", ingest.drop_staging)
@@ -166,8 +169,8 @@ def side_icetrack(release: Path, work: Path, profile: bool) -> dict:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = sum(r.result.n_observations for r in reports)
     stage = ph.wall.pop("stage", 0.0), ph.cpu.pop("stage", 0.0)
-    ph.wall["stage insert"] = stage[0] - ph.wall.get("read", 0) - ph.wall.get("convert", 0)
-    ph.cpu["stage insert"] = stage[1] - ph.cpu.get("read", 0) - ph.cpu.get("convert", 0)
+    ph.wall["stage write"] = stage[0] - ph.wall.get("read", 0) - ph.wall.get("convert", 0)
+    ph.cpu["stage write"] = stage[1] - ph.cpu.get("read", 0) - ph.cpu.get("convert", 0)
     rebuild = ph.wall.pop("rebuild", 0.0), ph.cpu.pop("rebuild", 0.0)
     ph.wall["ibis setup"] = rebuild[0] - sum(ph.wall.get(k, 0) for k in (*DERIVED, "log"))
     ph.cpu["ibis setup"] = rebuild[1] - sum(ph.cpu.get(k, 0) for k in (*DERIVED, "log"))

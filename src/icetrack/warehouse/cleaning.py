@@ -183,18 +183,19 @@ def _one_to_one(candidates: ibis.Table, left: tuple[str, ...], right: tuple[str,
     DuckDB, a cache on Spark) is applied to each round's result so no round recomputes the ones before it.
     """
     materialize = materialize or (lambda e: e)
-    matched = None
+    rounds_best = []
     remaining = materialize(candidates)
-    for _ in range(rounds):
+    for n in range(rounds):
         order = [remaining.absdiff, *(remaining[c] for c in tiebreak)]
         lw = ibis.window(group_by=[remaining[c] for c in left], order_by=order)
         rw = ibis.window(group_by=[remaining[c] for c in right], order_by=order)
         ranked = remaining.mutate(lr=ibis.row_number().over(lw), rr=ibis.row_number().over(rw))
-        best = ranked.filter((ranked.lr == 0) & (ranked.rr == 0)).drop("lr", "rr")
-        best = materialize(best)
-        matched = best if matched is None else materialize(matched.union(best))
-        remaining = materialize(remaining.anti_join(best, list(left)).anti_join(best, list(right)))
-    return matched
+        best = materialize(ranked.filter((ranked.lr == 0) & (ranked.rr == 0)).drop("lr", "rr"))
+        rounds_best.append(best)
+        if n < rounds - 1:  # what is left only matters to a next round
+            remaining = materialize(remaining.anti_join(best, list(left)).anti_join(best, list(right)))
+    # Each round's pairs once, read where they were materialized: no copy of the earlier rounds per round.
+    return rounds_best[0].union(*rounds_best[1:], distinct=False) if len(rounds_best) > 1 else rounds_best[0]
 
 
 def _row_key(edition_id, source_row) -> ibis.StringValue:
@@ -202,14 +203,14 @@ def _row_key(edition_id, source_row) -> ibis.StringValue:
     return edition_id + ":" + source_row.cast("string")
 
 
-def link_arrests_to_stays(arrests: ibis.Table, episodes: ibis.Table, stay_table: ibis.Table,
-                          p: CleaningParams, materialize=None) -> ibis.Table:
-    """(stay key, arrest key, their key columns, days from arrest to book-in) for matched pairs."""
-    a = arrests.join(episodes.filter(~episodes.duplicate_likely).select("edition_id", "source_row"),
-                     ["edition_id", "source_row"])
-    a = a.filter(a.unique_identifier.notnull()).select(
-        a.release_id, a.unique_identifier, arrest_time=a.apprehension_date,
-        arrest_edition_id=a.edition_id, arrest_source_row=a.source_row)
+def link_arrests_to_stays(episodes: ibis.Table, stay_table: ibis.Table, p: CleaningParams,
+                          materialize=None) -> ibis.Table:
+    """(stay key, arrest key, their key columns, days from arrest to book-in) for matched pairs: the arrests
+    that start an episode (``episodes`` carries each arrest's identifier and time, so the raw table is not
+    read again)."""
+    a = episodes.filter(~episodes.duplicate_likely & episodes.unique_identifier.notnull()).select(
+        "release_id", "unique_identifier", arrest_time=episodes.apprehension_date,
+        arrest_edition_id=episodes.edition_id, arrest_source_row=episodes.source_row)
     s = stay_table.select(*STAY_KEY_COLUMNS)
     j = s.join(a, ["release_id", "unique_identifier"])
     diff = (_secs(j.stay_book_in) - _secs(j.arrest_time)) / DAY  # > 0: arrest before book-in
@@ -253,8 +254,7 @@ def derived_tables(canonical: Callable[[str], ibis.Table], p: CleaningParams,
     out["detention_stints_dedup"] = store("detention_stints_dedup", deduplicated_stints(canonical("detention_stints")))
     out["detention_stays"] = store("detention_stays", stays(out["detention_stints_dedup"],
                                                             release_cutoffs(canonical("person_files"))))
-    links = link_arrests_to_stays(canonical("arrests"), out["arrest_episodes"], out["detention_stays"], p,
-                                  materialize_rounds)
+    links = link_arrests_to_stays(out["arrest_episodes"], out["detention_stays"], p, materialize_rounds)
     out["stay_arrest_links"] = store("stay_arrest_links", links)
     links = link_stays_to_removals(out["detention_stays"], canonical("removals"), p, materialize_rounds)
     out["stay_removal_links"] = store("stay_removal_links", links)
