@@ -155,7 +155,7 @@ def side_icetrack(release: Path, work: Path, profile: bool) -> dict:
 
         prof = cProfile.Profile()
         prof.enable()
-    w0, c0 = time.perf_counter(), time.process_time()
+    w0 = time.perf_counter()
     wh = open_warehouse(db, load_reference=False)
     open_s = time.perf_counter() - w0
     w1, c1 = time.perf_counter(), time.process_time()

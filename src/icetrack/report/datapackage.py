@@ -3,7 +3,8 @@
 Schema (https://specs.frictionlessdata.io/table-schema/: field names, types, titles, descriptions), the measure's
 unit, label and catalogue definition (:data:`icetrack.domain.catalogue.CATALOGUE`), and its sources: every
 edition its rows come from, with file name, sha256, original URL, publication and as-of dates. The package
-states the icetrack version that wrote it, under ``icetrack``."""
+states the icetrack version that wrote it, under ``icetrack``. The published outcome tables' resources are
+described by :mod:`icetrack.report.export_outcomes`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ MEDIATYPES = {
 SOURCE_FIELDS = ("edition_id", "source", "publisher", "title", "file_name", "sha256", "original_url",
                  "published_on", "as_of", "synthetic")
 STATA_LABEL_MAX = 80
+# Stated, not sniffed: a note with ';' or ':' in every row must not pass for a delimiter.
+CSV_DIALECT = {"encoding": "utf-8", "dialect": {"delimiter": ",", "quoteChar": '"', "doubleQuote": True,
+                                                "lineTerminator": "\r\n", "header": True}}
 
 # Field -> (Table Schema type, title (also the Stata variable label, <= 80 characters), description).
 FIELDS: dict[str, tuple[str, str, str]] = {
@@ -108,10 +112,8 @@ def resource(table, measure: dict[str, Any], path: str, fmt: str,
         "description": (("Per figure (dimensions, period): the number of editions that published it, its first, "
                          "latest, minimum and maximum value. ") if revisions else "") + (measure["definition"] or ""),
     }
-    if fmt == "csv":  # stated, not sniffed: a note with ';' or ':' in every row must not pass for a delimiter
-        out["encoding"] = "utf-8"
-        out["dialect"] = {"delimiter": ",", "quoteChar": '"', "doubleQuote": True, "lineTerminator": "\r\n",
-                          "header": True}
+    if fmt == "csv":
+        out.update(CSV_DIALECT)
     out.update({
         "schema": {"fields": fields(table, measure, fmt)},
         "measure": measure["measure"],
@@ -125,21 +127,27 @@ def resource(table, measure: dict[str, Any], path: str, fmt: str,
     return out
 
 
-def package(resources: list[dict[str, Any]], vintage: str, version: str) -> dict[str, Any]:
-    """The data package: every resource and, once each, every source edition they cite."""
+def package(resources: list[dict[str, Any]], vintage: str, version: str,
+            outcomes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The data package: every resource and, once each, every source edition they cite. ``outcomes``: the
+    threshold and synthetic flag of the published outcome tables, when the export holds any."""
     sources: dict[str, dict[str, Any]] = {}
     for r in resources:
         for s in r["sources"]:
             sources.setdefault(s["edition_id"], s)
+    published = ("" if not outcomes else
+                 " With the outcome tables published from person-level releases (outcomes_*): aggregates only, "
+                 f"cells under {outcomes['threshold']} suppressed; no person-level record is included."
+                 + (" They come from a SYNTHETIC release." if outcomes.get("synthetic") else ""))
     return {
         "profile": "tabular-data-package",
         "name": "icetrack-export",
         "title": "icetrack export: U.S. immigration enforcement figures from the public record",
         "description": ("Aggregate figures as loaded in an icetrack warehouse, one row per figure, with the "
                         "edition each value comes from, and per measure a table of how each figure was revised "
-                        f"across editions. Vintage: {vintage}."),
+                        f"across editions. Vintage: {vintage}.{published}"),
         "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "icetrack": {"version": version, "vintage": vintage},
+        "icetrack": {"version": version, "vintage": vintage, **({"outcomes": outcomes} if outcomes else {})},
         "sources": sorted(sources.values(), key=lambda s: (s.get("as_of") or s.get("published_on") or "",
                                                            s["edition_id"])),
         "resources": resources,

@@ -5,8 +5,13 @@ One file per measure, ``DIR/<measure>.<ext>``: one row per figure - measure, eac
 period_start, period_end, grain, value, unit, edition_id, as_of, published_on, source_url, note, synthetic - in
 the vintage asked for; and ``DIR/<measure>.revisions.<ext>``: per figure (dimensions, period) the number of
 editions that published it and its first, latest, minimum and maximum value
-(:func:`icetrack.figures.series.revision_summary`). Only the aggregate figures of the warehouse's observations
-are written; person-level records never are.
+(:func:`icetrack.figures.series.revision_summary`).
+
+When the warehouse holds person-level releases, the published outcome tables are written too (flows and the
+arrest-cohort funnel by month, time from arrest to removal: :mod:`icetrack.report.export_outcomes`), small
+cells suppressed at the project's threshold - the tables ``icetrack outcomes`` publishes, never a person-level
+record. ``--no-outcomes`` leaves them out; naming MEASUREs writes only those, plus the outcome tables if one of
+the names is ``outcomes``.
 
 Everything is written to a hidden folder beside ``DIR`` and renamed into place at the end, so a failure leaves
 nothing half-written. Bad input (format, folder, measure, vintage) is refused before anything is written.
@@ -31,6 +36,7 @@ from icetrack.figures import csv_cells
 from icetrack.figures import series as figure
 from icetrack.figures.result import NotFound, editions_by_id, frame_rows
 from icetrack.report import datapackage as dp
+from icetrack.report import export_outcomes as eo
 
 FORMATS = ("parquet", "csv", "xlsx", "dta")
 FIXED_COLUMNS = ["measure", "period_start", "period_end", "grain", "value", "unit", "edition_id", "as_of",
@@ -69,6 +75,7 @@ class Summary:
     vintage: str
     files: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    outcomes: list[str] = field(default_factory=list)  # the published outcome tables among ``files``
 
 
 def check_format(fmt: str) -> None:
@@ -189,15 +196,21 @@ class Reader:
 
 
 def export(wh, out: Path, fmt: str = "parquet", *, vintage: str = "latest", measures: tuple[str, ...] = (),
-           force: bool = False) -> Summary:
-    """Write the export of ``measures`` (all loaded measures if none) to folder ``out``."""
+           force: bool = False, outcomes: bool = True) -> Summary:
+    """Write the export of ``measures`` (all loaded measures if none) to folder ``out``, with the published
+    outcome tables when person-level releases are loaded (unless ``outcomes`` is false; when ``measures`` are
+    named, only if one of them is ``outcomes``)."""
     from icetrack import __version__
 
     out = Path(out)
     check_format(fmt)
     check_out(out, force)
     check_vintage(wh, vintage)
-    rows = catalogue_rows(wh, measures)
+    if eo.OUTCOMES in measures and not outcomes:
+        raise ExportError(f"'{eo.OUTCOMES}' is named and --no-outcomes is given: drop one of them")
+    with_outcomes = eo.wanted(wh, measures, outcomes)
+    named = tuple(m for m in measures if m != eo.OUTCOMES)
+    rows = catalogue_rows(wh, named) if named or not measures else []
     editions = {r["edition_id"]: r for r in frame_rows(wh.editions(), list(dp.SOURCE_FIELDS))}
     summary = Summary(out, fmt, vintage)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +228,10 @@ def export(wh, out: Path, fmt: str = "parquet", *, vintage: str = "latest", meas
                 summary.files.append(path)
                 summary.rows[path] = len(t.frame)
                 resources.append(dp.resource(t, m, path, fmt, editions))
-        package = dp.package(resources, vintage=vintage, version=__version__)
+        if with_outcomes:
+            resources += _write_outcomes(wh, tmp, fmt, editions, summary)
+        package = dp.package(resources, vintage=vintage, version=__version__,
+                             outcomes=_outcomes_note(resources) if with_outcomes else None)
         (tmp / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
         summary.files.append("datapackage.json")
@@ -224,6 +240,25 @@ def export(wh, out: Path, fmt: str = "parquet", *, vintage: str = "latest", meas
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return summary
+
+
+def _write_outcomes(wh, tmp: Path, fmt: str, editions: dict, summary: Summary) -> list[dict]:
+    """Write the published outcome tables; their resources."""
+    resources = []
+    for t in eo.tables(wh):
+        path = f"{t.name}.{fmt}"
+        _write(t, {}, tmp / path, fmt)
+        summary.files.append(path)
+        summary.outcomes.append(path)
+        summary.rows[path] = len(t.frame)
+        resources.append(eo.resource(t, path, fmt, editions))
+    return resources
+
+
+def _outcomes_note(resources: list[dict]) -> dict:
+    published = [r for r in resources if "suppression" in r]
+    return {"threshold": eo.THRESHOLD, "tables": [r["name"] for r in published],
+            "synthetic": any(r["synthetic"] for r in published)}
 
 
 def _move_into_place(tmp: Path, out: Path) -> None:
@@ -244,9 +279,11 @@ def _move_into_place(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write(t: Table, measure: dict, path: Path, fmt: str) -> None:
+def _write(t: Table | eo.OutcomeTable, measure: dict, path: Path, fmt: str) -> None:
     frame = t.frame
-    if fmt == "parquet":
+    if isinstance(t, eo.OutcomeTable) and fmt in ("parquet", "dta"):
+        eo.write(t, path, fmt)  # typed by its own schema; CSV and Excel take the frame as is, below
+    elif fmt == "parquet":
         pq.write_table(pa.Table.from_pandas(frame, schema=_arrow_schema(frame, t), preserve_index=False), path)
     elif fmt == "csv":
         with path.open("w", encoding="utf-8", newline="") as f:
