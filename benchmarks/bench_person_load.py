@@ -13,10 +13,12 @@ child's own ``ru_maxrss``, is its own) and writes a fresh database file:
     warehouse to closing it (the close checkpoints). Phases are timed by wrapping icetrack's own functions:
     ``read`` (pulling parquet batches), ``convert`` (``Plan.convert``: cleaning, typing, checks, provenance),
     ``stage write`` (the rest of ``_stage``: writing the batches to the staging Parquet files), ``move``
-    (``_commit_staged``: staging -> person tables, editions, cut-off), one line per derived table
-    (``_replace``: compile + run its SQL), ``log`` (``_log_rules``), ``ibis setup`` (the rest of ``rebuild_derived``: connection, table lookups),
-    ``open files`` (``read_person_file``: header, sha256), ``drop staging``, ``close`` (checkpoint) and
-    ``COMMIT + rest`` (the rest: the transaction's COMMIT, ensure_person_schema, planning).
+    (``_move_staged``: staged Parquet -> person tables, after the derived tables are built), one line per
+    derived table (``_replace``: compile + run its SQL; the links include their matching rounds), ``log``
+    (``_log_rules``), ``ibis setup`` (the rest of ``rebuild_derived``: connection, table lookups, views of the
+    staged files), ``open files`` (``read_person_file``: header, sha256), ``drop staging``, ``close``
+    (checkpoint) and ``COMMIT + rest`` (the rest: the transaction's COMMIT, ensure_person_schema, recording
+    the editions, planning).
     Each phase shows wall and process CPU seconds: CPU close to wall on 2 cores means one thread (Python, or
     a single-threaded DuckDB step); CPU near 2x wall means DuckDB running in parallel.
 (b) **plain DuckDB**: ``CREATE TABLE ... AS SELECT * FROM read_parquet(...)`` per file (``file_row_number``
@@ -129,7 +131,7 @@ def instrument(ph: Phases) -> None:
     processed._open_arrow = timed_open
     plan_mod.Plan.convert = ph.timed("convert", plan_mod.Plan.convert)
     person._stage = ph.timed("stage", person._stage)
-    person._commit_staged = ph.timed("move", person._commit_staged)
+    person._move_staged = ph.timed("move", person._move_staged)
     person._replace = ph.timed(lambda con, ib, name, *rest: name, person._replace)
     person._log_rules = ph.timed("log", person._log_rules)
     # The matching rounds run (as temporary tables) while the link expression is built, before _replace.
@@ -172,8 +174,8 @@ def side_icetrack(release: Path, work: Path, profile: bool) -> dict:
     ph.wall["stage write"] = stage[0] - ph.wall.get("read", 0) - ph.wall.get("convert", 0)
     ph.cpu["stage write"] = stage[1] - ph.cpu.get("read", 0) - ph.cpu.get("convert", 0)
     rebuild = ph.wall.pop("rebuild", 0.0), ph.cpu.pop("rebuild", 0.0)
-    ph.wall["ibis setup"] = rebuild[0] - sum(ph.wall.get(k, 0) for k in (*DERIVED, "log"))
-    ph.cpu["ibis setup"] = rebuild[1] - sum(ph.cpu.get(k, 0) for k in (*DERIVED, "log"))
+    ph.wall["ibis setup"] = rebuild[0] - sum(ph.wall.get(k, 0) for k in DERIVED)
+    ph.cpu["ibis setup"] = rebuild[1] - sum(ph.cpu.get(k, 0) for k in DERIVED)
     ph.wall["COMMIT + rest"] = wall - sum(ph.wall.values())
     ph.cpu["COMMIT + rest"] = cpu - sum(ph.cpu.values())
     out = {"seconds": wall, "cpu_seconds": cpu, "open_seconds": open_s, "import_seconds": import_s,

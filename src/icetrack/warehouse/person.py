@@ -145,12 +145,31 @@ def stage_person_releases(wh: Warehouse, plan: PersonLoadPlan, progress=None) ->
 
 
 def commit_person_releases(wh: Warehouse, plan: PersonLoadPlan, params: clean.CleaningParams) -> None:
-    """Inside the caller's transaction: move the staged rows into place and rebuild the derived tables."""
+    """Inside the caller's transaction: record the editions, rebuild the derived tables, move the staged rows
+    into place."""
     ensure_person_schema(wh)
-    for (i, _), (release, tables, total) in zip(plan.todo, plan.staged):
-        plan.loaded[i] = _commit_staged(wh.con, release, tables, total)
-    for release_id in sorted({release.release_id for _, release in plan.todo}):
-        rebuild_derived(wh, release_id, params)
+    for (i, _), (release, staging, total) in zip(plan.todo, plan.staged):
+        plan.loaded[i] = _record_edition(wh.con, release, staging, total)
+    release_ids = sorted({release.release_id for _, release in plan.todo})
+    # Derived tables before the raw rows move: they read the rows committed before this load plus the staged
+    # files, because DuckDB scans rows appended in the open transaction far more slowly (measured on a
+    # 1M-person release: 3.6 s against 2.4 s for the stint de-duplication).
+    for release_id in release_ids:
+        rebuild_derived(wh, release_id, params, _staged_files(plan, release_id))
+    for _, staging, _ in plan.staged:
+        _move_staged(wh.con, staging)
+    for release_id in release_ids:
+        _log_rules(wh.con, release_id, params)
+
+
+def _staged_files(plan: PersonLoadPlan, release_id: str) -> dict[str, list[Path]]:
+    """{canonical table: the staged files of this load holding rows of ``release_id``}."""
+    out: dict[str, list[Path]] = {}
+    for release, staging, _ in plan.staged:
+        if release.release_id == release_id:
+            for table, path in staging.items():
+                out.setdefault(table, []).append(path)
+    return out
 
 
 STAGING_PREFIX = "_staging_"  # staging tables of icetrack versions before Parquet staging
@@ -199,11 +218,15 @@ def _stage(folder: Path, release: PersonRelease, index: int, progress) -> tuple[
     return staging, total
 
 
-def _commit_staged(con, release: PersonRelease, staging: dict[str, Path], total: int) -> LoadResult:
-    """Inside the caller's transaction: move one file's staged rows into place and record its edition."""
-    ed = release.edition
+def _move_staged(con, staging: dict[str, Path]) -> None:
+    """Inside the caller's transaction: one file's staged rows into the canonical tables."""
     for table, staged_file in staging.items():
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [str(staged_file)])
+
+
+def _record_edition(con, release: PersonRelease, staging: dict[str, Path], total: int) -> LoadResult:
+    """Inside the caller's transaction: record one file's edition, cut-off and redactions."""
+    ed = release.edition
     rep = release.report
     ed = replace(ed, overrides=ed.overrides + person_overrides(rep))
     insert_editions(con, [(ed, 0, 0)])
@@ -212,7 +235,7 @@ def _commit_staged(con, release: PersonRelease, staging: dict[str, Path], total:
     else:
         # No stated cut-off: the latest date any record of this file carries is the best lower bound of
         # when the data were pulled; open stays are censored there, and the report says so.
-        cutoff = _latest_date(con, ed.edition_id)
+        cutoff = _latest_date(con, staging)
         if cutoff is not None:
             cutoff = datetime.combine(cutoff.date(), time(23, 59, 59))
             rep.warnings.append(f"no cut-off stated; using the latest date in the records, {cutoff.date()}")
@@ -250,19 +273,27 @@ def person_overrides(report) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _latest_date(con, edition_id: str):
-    parts = [f"SELECT max({c}) AS d FROM {t} WHERE edition_id = ?" for t, cols in DATE_COLUMNS.items() for c in cols]
-    n = len(parts)
-    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})", [edition_id] * n).fetchone()[0]
+def _latest_date(con, staging: dict[str, Path]):
+    parts = [f"SELECT max({c}) AS d FROM read_parquet(?)" for t, cols in DATE_COLUMNS.items() if t in staging
+             for c in cols]
+    if not parts:
+        return None
+    files = [str(staging[t]) for t, cols in DATE_COLUMNS.items() if t in staging for _ in cols]
+    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})", files).fetchone()[0]
 
 
-def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams) -> dict[str, int]:
-    """(Re)build the derived tables of one release inside the caller's transaction."""
+def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams,
+                    staged: dict[str, list[Path]] | None = None) -> None:
+    """(Re)build the derived tables of one release inside the caller's transaction, from its rows in the
+    canonical tables and in ``staged`` ({table: Parquet files} not yet moved into them)."""
     con = wh.con
     ib = wh.ibis()
+    staged_views = _staged_views(con, ib, staged or {})
 
     def table(name):
         t = ib.table(name)
+        if name in staged_views:
+            t = t.union(staged_views[name], distinct=False)
         return t.filter(t.release_id == release_id)
 
     def store(name, expr):
@@ -275,7 +306,20 @@ def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams
     finally:
         for name in temporary:
             con.execute(f"DROP TABLE IF EXISTS temp.{name}")
-    return _log_rules(con, release_id, params)
+        for name in staged_views:
+            con.execute(f"DROP VIEW IF EXISTS temp._icetrack_staged_{name}")
+
+
+def _staged_views(con, ib, staged: dict[str, list[Path]]) -> dict:
+    """A temporary view per staged table, its columns in the canonical table's order (for the union)."""
+    views = {}
+    for table, files in staged.items():
+        columns = ", ".join(f'"{c}"' for c in ib.table(table).columns)
+        paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _icetrack_staged_{table} AS "
+                    f"SELECT {columns} FROM read_parquet([{paths}])")
+        views[table] = ib.table(f"_icetrack_staged_{table}", database="temp")
+    return views
 
 
 def _temporary_tables(con, ib):
