@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from pathlib import Path
@@ -192,30 +194,45 @@ def drop_staging(wh: Warehouse) -> None:
 
 
 def _stage(folder: Path, release: PersonRelease, index: int, progress) -> tuple[dict[str, Path], int]:
-    """Stream one file's batches into staging Parquet files; returns {table: staging file}, rows."""
+    """Stream one file's batches into staging Parquet files; returns {table: staging file}, rows.
+
+    The writes run on one background thread (pyarrow releases the GIL while it encodes), in submission order,
+    while this thread reads and converts the next batches; at most ``STAGE_IN_FLIGHT`` batches wait, so
+    memory stays bounded."""
     ed = release.edition
     writers: dict[str, pq.ParquetWriter] = {}
     staging: dict[str, Path] = {}
     total = 0
     try:
-        for table, batch in release.batches:
-            if table not in TABLES:
-                raise SourceError(ed.file_name, f"reader produced unknown table '{table}'")
-            if not batch.schema.equals(TABLES[table], check_metadata=False):
-                raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from the "
-                                                "canonical schema")
-            if table not in writers:
-                staging[table] = folder / f"{index}_{table}.parquet"
-                # Uncompressed: the file lives for one load, and encoding it costs more than the disk it saves.
-                writers[table] = pq.ParquetWriter(staging[table], TABLES[table], compression="none")
-            writers[table].write_batch(batch)
-            total += batch.num_rows
-            if progress:
-                progress(batch.num_rows)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icetrack-stage") as pool:
+            pending: deque = deque()
+            for table, batch in release.batches:
+                if table not in TABLES:
+                    raise SourceError(ed.file_name, f"reader produced unknown table '{table}'")
+                if not batch.schema.equals(TABLES[table], check_metadata=False):
+                    raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from "
+                                                    "the canonical schema")
+                if table not in writers:
+                    staging[table] = folder / f"{index}_{table}.parquet"
+                    # Uncompressed and without statistics: the file lives for one load, and encoding costs
+                    # more than the disk it saves.
+                    writers[table] = pq.ParquetWriter(staging[table], TABLES[table], compression="none",
+                                                      write_statistics=False)
+                pending.append(pool.submit(writers[table].write_batch, batch))
+                while len(pending) > STAGE_IN_FLIGHT:
+                    pending.popleft().result()
+                total += batch.num_rows
+                if progress:
+                    progress(batch.num_rows)
+            for done in pending:
+                done.result()
     finally:
         for writer in writers.values():
             writer.close()
     return staging, total
+
+
+STAGE_IN_FLIGHT = 4
 
 
 def _move_staged(con, staging: dict[str, Path]) -> None:
