@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import Icetrack
+from helpers import Icetrack, read_export_file
 
 from icetrack import __version__
 from icetrack.domain.catalogue import CATALOGUE
@@ -67,22 +67,6 @@ def _row(dims: dict, r: dict) -> tuple:
             _iso(r["published_on"]), _text(r["source_url"]), _text(r["note"]))
 
 
-def _read(path: Path, fmt: str) -> list[dict]:
-    if fmt == "parquet":
-        return pq.read_table(path).to_pylist()
-    if fmt == "csv":
-        with path.open(encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f))
-    if fmt == "xlsx":
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True)
-        rows = list(wb["data"].iter_rows(values_only=True))
-        wb.close()
-        return [dict(zip(rows[0], r)) for r in rows[1:]]
-    return pd.read_stata(path).to_dict("records")
-
-
 def _package(folder: Path) -> dict:
     return json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
 
@@ -90,7 +74,7 @@ def _package(folder: Path) -> dict:
 def _exported(folder: Path, fmt: str, name: str) -> list[tuple]:
     resource = next(r for r in _package(folder)["resources"] if r["name"] == name)
     dims = {f["name"]: f["dimension"] for f in resource["schema"]["fields"] if "dimension" in f}
-    return sorted(_row({d: r[c] for c, d in dims.items()}, r) for r in _read(folder / resource["path"], fmt))
+    return sorted(_row({d: r[c] for c, d in dims.items()}, r) for r in read_export_file(folder / resource["path"], fmt))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -113,7 +97,7 @@ def test_revisions_of_january_2025_ice_book_ins(exports, fmt, bundled):
     editions - the README's figure, and what `icetrack revisions` prints."""
     folder = exports[fmt]
     resource = next(r for r in _package(folder)["resources"] if r["name"] == "book_ins.revisions")
-    rows = [r for r in _read(folder / resource["path"], fmt)
+    rows = [r for r in read_export_file(folder / resource["path"], fmt)
             if r["agency"] == "ICE" and _iso(r["period_start"]) == "2025-01-01"]
     assert len(rows) == 1
     r = rows[0]
@@ -160,7 +144,7 @@ def test_datapackage_is_a_valid_frictionless_package_with_units_definitions_and_
         assert (r["unit"], r["definition"]) == ((m.unit, m.definition) if m else (units[r["measure"]], None))
         fields = r["schema"]["fields"]
         assert all(f["type"] and f["description"] for f in fields)
-        columns = list(_read(folder / r["path"], fmt)[0]) if r["rows"] else None
+        columns = list(read_export_file(folder / r["path"], fmt)[0]) if r["rows"] else None
         assert columns is None or columns == [f["name"] for f in fields], r["name"]
         assert r["sources"]
         for s in r["sources"]:

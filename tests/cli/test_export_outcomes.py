@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import Icetrack, sha256
+from helpers import Icetrack, sha256, read_export_file
 
 FORMATS = ("parquet", "csv", "xlsx", "dta")
 OUTCOME_TABLES = ("outcomes_flows_month", "outcomes_funnel_month", "outcomes_survival_arrest_km",
@@ -88,22 +88,6 @@ def _resource(folder: Path, name: str) -> dict:
     return next(r for r in _package(folder)["resources"] if r["name"] == name)
 
 
-def _read(path: Path, fmt: str) -> list[dict]:
-    if fmt == "parquet":
-        return pq.read_table(path).to_pylist()
-    if fmt == "csv":
-        with path.open(encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f))
-    if fmt == "xlsx":
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True)
-        rows = list(wb["data"].iter_rows(values_only=True))
-        wb.close()
-        return [dict(zip(rows[0], r)) for r in rows[1:]]
-    return pd.read_stata(path).to_dict("records")
-
-
 def _empty(v) -> bool:
     return v is None or v == "" or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
 
@@ -122,7 +106,7 @@ def _typed(v, kind: str):
 def _table(folder: Path, fmt: str, name: str) -> tuple[list[dict], dict[str, str]]:
     resource = _resource(folder, name)
     types = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
-    return _read(folder / resource["path"], fmt), types
+    return read_export_file(folder / resource["path"], fmt), types
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -214,7 +198,7 @@ def test_datapackage_states_threshold_releases_sha256_and_synthetic(outcome_expo
         assert all(s["synthetic"] for s in r["sources"])
         fields = r["schema"]["fields"]
         assert all(f["type"] and f["title"] and f["description"] for f in fields)
-        assert [f["name"] for f in fields] == list(_read(folder / r["path"], fmt)[0])
+        assert [f["name"] for f in fields] == list(read_export_file(folder / r["path"], fmt)[0])
     assert _resource(folder, "outcomes_flows_month")["suppression"]["audit"] == []
     assert _resource(folder, "outcomes_funnel_month")["suppression"]["audit"] == []
 
