@@ -27,6 +27,29 @@ INJECTIONS = ["'; DROP TABLE observations; --", "1 OR 1=1", "\" OR \"\"=\"", "..
               "<script>alert(1)</script>", "book_ins' UNION SELECT * FROM editions --", "%00", "${jndi:x}"]
 
 
+def read_export_file(path: Path, fmt: str) -> list[dict]:
+    """The rows of one file ``icetrack export`` wrote, as dicts, in any of its four formats."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    if fmt == "csv":
+        import csv
+
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        rows = list(wb["data"].iter_rows(values_only=True))
+        wb.close()
+        return [dict(zip(rows[0], r)) for r in rows[1:]]
+    import pandas as pd
+
+    return pd.read_stata(path).to_dict("records")
+
+
 def shared_data_dir() -> Path | None:
     """The real public files (``../shared/data`` beside the checkout, or ``$ICETRACK_SHARED_DATA``), if present."""
     env = os.environ.get("ICETRACK_SHARED_DATA")

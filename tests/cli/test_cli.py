@@ -18,10 +18,10 @@ from icetrack.cli import cli
 from icetrack.cli.output import console, emit, table
 
 COMMANDS = {"ingest", "fetch", "rebuild-bundle", "editions", "measures", "series", "revisions", "facilities",
-            "targets", "chart", "report", "quality", "check", "project", "outcomes", "synth", "serve"}
+            "targets", "chart", "report", "quality", "check", "project", "outcomes", "synth", "serve", "export"}
 OUTCOMES = {"funnel", "km", "cif", "flows", "workbook", "audit"}
 GROUP_MODULES = ["ingest", "series", "facilities", "targets", "quality", "claims", "capacity", "outcomes", "synth",
-                 "serve"]
+                 "serve", "export"]
 
 
 def test_help_lists_every_command():

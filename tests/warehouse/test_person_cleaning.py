@@ -8,7 +8,7 @@ import pytest
 from helpers import person_release as release
 
 from icetrack.warehouse.cleaning import CleaningParams
-from icetrack.warehouse.person import load_person_release, quality
+from icetrack.warehouse.person import load_person_release, quality, staging_folder
 from icetrack.domain.edition import SourceError
 from icetrack.warehouse import open_warehouse
 
@@ -173,6 +173,28 @@ def test_error_mid_stream_rolls_back_everything(wh):
                     f"({', '.join('?' * len(person_tables))})", *person_tables) == []
     assert rows(wh, "SELECT count(*) FROM editions WHERE source = 'test_fixture'") == [(0,)]
     assert rows(wh, "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE '_staging_%'") == [(0,)]
+    assert not staging_folder(wh).exists()  # the staged Parquet files are gone too
+
+
+def test_rows_are_staged_in_parquet_beside_the_warehouse_and_a_killed_loads_leftovers_go(wh):
+    leftover = staging_folder(wh)
+    leftover.mkdir()
+    (leftover / "0_arrests.parquet").write_bytes(b"half-written by a killed load")
+    r = release({"arrests": [{"unique_identifier": "a" * 40, "apprehension_date": T0}]})
+    seen = []
+
+    def watching(inner):
+        for table, batch in inner:
+            yield table, batch
+        seen.append(sorted(p.name for p in staging_folder(wh).iterdir()))
+
+    r.batches = watching(r.batches)
+    load_person_release(wh, r)
+    # The leftover was removed before staging; the one file there now is this load's (the load succeeded, so
+    # it is not the half-written one).
+    assert seen == [["0_arrests.parquet"]]
+    assert rows(wh, "SELECT count(*) FROM arrests") == [(1,)]
+    assert not staging_folder(wh).exists()
 
 
 def test_same_file_twice_is_skipped(wh):

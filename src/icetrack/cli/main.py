@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from icetrack import __version__
-from icetrack.cli import capacity, claims, facilities, ingest, outcomes, quality, serve, series, synth, targets
+from icetrack.cli import capacity, claims, export, facilities, ingest, outcomes, quality, serve, series, synth, targets
 from icetrack.cli.output import UserFacingError
 from icetrack.domain.edition import SourceError
 from icetrack.warehouse import WarehouseError, default_warehouse_path
@@ -69,7 +69,8 @@ def cli(ctx: click.Context, warehouse: Path | None) -> None:
 
 for _command in (ingest.ingest, ingest.fetch, ingest.rebuild_bundle, series.editions, series.measures, series.series,
                  series.revisions, facilities.facilities, targets.targets, targets.chart, targets.report,
-                 quality.quality, claims.check, capacity.project, outcomes.outcomes, synth.synth, serve.serve):
+                 quality.quality, claims.check, capacity.project, outcomes.outcomes, synth.synth, serve.serve,
+                 export.export):
     cli.add_command(_command)
 
 

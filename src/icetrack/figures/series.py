@@ -72,3 +72,36 @@ def revisions(wh, measure: str, period: str, dims: dict[str, str] | None = None)
             for s in result["series"] for e in s["editions"]]
     return Result(rows, provenance(wh, [r["edition_id"] for r in rows], definitions.REVISIONS.strip()),
                   detail=result)
+
+
+REVISION_SUMMARY_COLUMNS = ["dims_key", "dims", "period_start", "period_end", "grain", "unit", "n_editions",
+                            "first_value", "first_edition_id", "latest_value", "latest_edition_id", "min_value",
+                            "max_value"]
+
+
+def revision_summary(wh, measure: str, *, all_rows: pd.DataFrame | None = None,
+                     latest_rows: pd.DataFrame | None = None, editions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per figure (dimensions, period) of ``measure``: the number of editions that published it, the first
+    value (publication order, as ``icetrack revisions``: publication date, else as-of date, then as-of date,
+    then ingestion), the latest value (the one the latest vintage picks, as ``icetrack series``), and the
+    minimum and maximum. ``all_rows``/``latest_rows``/``editions``: the measure's series in the 'all' and
+    'latest' vintages and ``wh.editions()``, when the caller already has them."""
+    if all_rows is None or latest_rows is None:
+        check_measure(wh, measure)
+    rows = wh.series(measure, vintage="all") if all_rows is None else all_rows
+    latest = wh.series(measure, vintage="latest") if latest_rows is None else latest_rows
+    key = ["dims_key", "period_start", "period_end"]
+    if rows.empty:
+        return pd.DataFrame(columns=REVISION_SUMMARY_COLUMNS)
+    ingested = (wh.editions() if editions is None else editions).set_index("edition_id").ingested_at
+    ordered = rows.assign(_order=rows.published_on.fillna(rows.as_of), _ingested=rows.edition_id.map(ingested))
+    ordered = ordered.sort_values([*key, "_order", "as_of", "_ingested"], na_position="last", kind="stable")
+    g = ordered.groupby(key, sort=True, dropna=False)
+    out = g.agg(dims=("dims", "first"), grain=("grain", "first"), unit=("unit", "first"),
+                n_editions=("edition_id", "nunique"), first_value=("value", "first"),
+                first_edition_id=("edition_id", "first"), min_value=("value", "min"),
+                max_value=("value", "max")).reset_index()
+    last = latest[[*key, "value", "edition_id"]].rename(columns={"value": "latest_value",
+                                                                 "edition_id": "latest_edition_id"})
+    out = out.merge(last, on=key, how="left", validate="one_to_one")
+    return out[REVISION_SUMMARY_COLUMNS]

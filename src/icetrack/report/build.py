@@ -1,5 +1,6 @@
 """The offline HTML report: one self-contained page (inline SVG charts, no scripts, no CDN), rendering the
-Results of :mod:`icetrack.figures`.
+Results of :mod:`icetrack.figures`. Each chart carries its figures as a Datawrapper-ready CSV
+(:mod:`icetrack.figures.datawrapper`) in a ``data:`` link, downloaded without a request.
 
 Labels, notes, file names and URLs come from files anyone can write (a targets CSV, a claims file), so every
 value is HTML-escaped, links are written only for http(s) URLs, and the page's own Content-Security-Policy
@@ -10,14 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 
 from icetrack import __version__
 from icetrack.domain.catalogue import CATALOGUE
-from icetrack.figures import arrests, capacity, charts, claims, detention, evaluation, ledger_tables, outcomes
+from icetrack.figures import (arrests, capacity, charts, claims, datawrapper, detention, evaluation, ledger_tables,
+                              outcomes)
 from icetrack.figures import ledger as targets_ledger
 from icetrack.domain.json_text import strict_json
 from icetrack.figures.result import NotFound, http_url
@@ -33,6 +35,10 @@ _env = jinja2.Environment(
 _env.filters["num"] = lambda v, d=0: "–" if v is None else f"{v:,.{d}f}"
 _env.filters["link"] = lambda url: http_url(url) or ""  # a javascript: URL would run when clicked
 _env.policies["json.dumps_function"] = strict_json  # |tojson writes standard JSON (no NaN)
+# Titles of the charts the report shows without a heading of their own (they name the Datawrapper CSVs).
+PICTURE_TITLE = "ICE arrests per day, month by month, against the goal in force"
+PROJECTION_TITLE = "Projected detained population against beds"
+BACKTEST_TITLE = "Back-test of the capacity model"
 
 
 class SourceNotes:
@@ -50,6 +56,10 @@ class SourceNotes:
     def notes(self) -> list[dict[str, Any]]:
         return [{"n": i + 1, **self.by_edition[e]} for i, e in enumerate(self.order)]
 
+    def editions(self, numbers: list[int]) -> list[dict[str, Any]]:
+        """The editions behind note ``numbers`` (what a chart's Datawrapper CSV names as its source)."""
+        return [self.by_edition[self.order[n - 1]] for n in numbers]
+
 
 def _editions(wh) -> list[dict[str, Any]]:
     editions = wh.editions().to_dict("records")
@@ -61,8 +71,19 @@ def _editions(wh) -> list[dict[str, Any]]:
     return editions
 
 
-def _chart(title: str, chart, notes: list[int]) -> dict[str, Any]:
-    return {"title": title, "svg": charts.render(charts.spec(chart), "svg"), "notes": notes}
+def _datawrapper(chart_spec: dict[str, Any], title: str, editions: list[dict[str, Any]],
+                 synthetic: bool = False) -> dict[str, str]:
+    """The chart's Datawrapper CSV as a download link that works offline: a data: URL, percent-encoded (no
+    script, no request; the page's CSP governs fetches, not a download the reader clicks)."""
+    text = datawrapper.csv_text(chart_spec, editions, title, synthetic)
+    return {"name": datawrapper.file_name(title), "href": "data:text/csv;charset=utf-8," + quote(text, safe="")}
+
+
+def _chart(title: str, chart, notes: list[int], editions: list[dict[str, Any]],
+           synthetic: bool = False) -> dict[str, Any]:
+    chart_spec = charts.spec(chart)
+    return {"title": title, "svg": charts.render(chart_spec, "svg"), "notes": notes,
+            "csv": _datawrapper(chart_spec, title, editions, synthetic)}
 
 
 def build_report(wh, by=None) -> str:
@@ -81,9 +102,9 @@ def build_report(wh, by=None) -> str:
     headline = next((s for s in ledger["series"] if s["measure"] == "ice_posted_arrests"), None)
     headline_charts = []
     if headline:
-        headline_charts.append(_chart("Daily arrests posted by ICE against the announced targets",
-                                      arrests.spec(arrests.daily(wh, "ice_posted_arrests")),
-                                      [notes.cite(e) for e in headline["editions"]]))
+        daily = arrests.daily(wh, "ice_posted_arrests")
+        headline_charts.append(_chart("Daily arrests posted by ICE against the announced targets", arrests.spec(daily),
+                                      [notes.cite(e) for e in headline["editions"]], daily.editions, daily.synthetic))
     loaded = set(wh.measures().measure)
     measures = sorted({s["measure"] for s in ledger["series"]} | set(CATALOGUE) & loaded)
     return _env.get_template("report.html.j2").render(
@@ -111,12 +132,13 @@ def _picture_section(wh, notes: SourceNotes) -> dict[str, Any]:
     goal in force, the sentences a reporter can quote, the latest twelve months and the other targets."""
     result = targets_ledger.picture(wh)
     try:
-        svg = charts.render(charts.spec(targets_ledger.picture_spec(result)), "svg")
+        chart_spec = charts.spec(targets_ledger.picture_spec(result))
     except charts.NothingToDraw as e:
-        svg, message = None, str(e)
+        svg, csv, message = None, None, str(e)
     else:
-        message = None
-    return {"svg": svg, "message": message, "notes": [notes.cite(e["edition_id"]) for e in result.editions],
+        svg, message = charts.render(chart_spec, "svg"), None
+        csv = _datawrapper(chart_spec, PICTURE_TITLE, result.editions, result.synthetic)
+    return {"svg": svg, "csv": csv, "message": message, "notes": [notes.cite(e["edition_id"]) for e in result.editions],
             "sentences": ledger_tables.arrest_sentences(result), "months": ledger_tables.recent_months(result),
             "others": ledger_tables.other_targets(result), "synthetic": result.synthetic,
             "definitions": ledger_tables.definition_items(result.detail["ledger"]["definitions"])}
@@ -151,7 +173,8 @@ def _detention_section(wh, notes: SourceNotes) -> dict[str, Any]:
     ]
     figures = [{**f, "note": notes.cite(f["edition_id"])} for f in detention.key_figures(wh).rows]
     copies = [{**c, "a": notes.cite(c["a"]), "b": notes.cite(c["b"])} for c in detention.same_date_copies(wh).rows]
-    return {"charts": [_chart(*s) for s in sections], "figures": figures, "copies": copies}
+    drawn = [_chart(title, chart, cited, notes.editions(cited)) for title, chart, cited in sections]
+    return {"charts": drawn, "figures": figures, "copies": copies}
 
 
 def _outcomes_section(wh, notes: SourceNotes) -> dict[str, Any] | None:
@@ -165,7 +188,7 @@ def _outcomes_section(wh, notes: SourceNotes) -> dict[str, Any] | None:
     for title, make, result in (("Arrest cohorts by state at the cut-off", outcomes.funnel_spec, funnel),
                                 ("Time to outcome", outcomes.survival_spec, cif)):
         try:
-            drawn.append(_chart(title, make(result), cited))
+            drawn.append(_chart(title, make(result), cited, funnel.editions, funnel.synthetic or cif.synthetic))
         except charts.NothingToDraw:
             continue  # everything suppressed: nothing publishable to draw
     published = funnel.detail["result"]
@@ -181,12 +204,14 @@ def _capacity_section(wh, notes: SourceNotes) -> dict[str, Any] | None:
     if result.message:
         return {"missing": result.message}
     d = result.detail
-    return {"calibration": d["calibration"], "scenarios": d["scenarios"],
-            "calibration_notes": [notes.cite(e) for e in d["calibration_editions"]],
-            "backtest": d["backtest"], "backtest_notes": [notes.cite(e) for e in d["backtest_editions"]],
-            "svg": charts.render(charts.spec(capacity.backtest_spec(d["backtest"])), "svg"),
-            "projection_svg": charts.render(charts.spec(capacity.projection_spec(d["projection"])), "svg"),
-            "evaluation": _evaluation_section(wh, notes)}
+    calibration_notes = [notes.cite(e) for e in d["calibration_editions"]]  # cited first: the notes' order
+    backtest_notes = [notes.cite(e) for e in d["backtest_editions"]]
+    projection = _chart(PROJECTION_TITLE, capacity.projection_spec(d["projection"]), [], d["projection"].editions)
+    backtest = _chart(BACKTEST_TITLE, capacity.backtest_spec(d["backtest"]), backtest_notes,
+                      notes.editions(backtest_notes))
+    return {"calibration": d["calibration"], "scenarios": d["scenarios"], "calibration_notes": calibration_notes,
+            "backtest": d["backtest"], "backtest_notes": backtest_notes, "backtest_chart": backtest,
+            "projection_chart": projection, "evaluation": _evaluation_section(wh, notes)}
 
 
 def _evaluation_section(wh, notes: SourceNotes) -> dict[str, Any]:
@@ -200,7 +225,7 @@ def _evaluation_section(wh, notes: SourceNotes) -> dict[str, Any]:
     for name, make in (("Prediction bands: nominal against achieved coverage", evaluation.calibration_spec),
                        ("Forecast error by horizon", evaluation.error_spec)):
         try:
-            drawn.append(_chart(name, make(result), []))
+            drawn.append(_chart(name, make(result), [], result.editions, result.synthetic))
         except charts.NothingToDraw:
             continue
     return {**evaluation.summary(result), "charts": drawn,

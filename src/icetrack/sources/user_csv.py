@@ -65,6 +65,7 @@ _URL_RE = re.compile(r"^https?://\S+$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 MAX_BYTES = 50 * 1024 * 1024  # a hand-made CSV of figures is small; refuse anything that is clearly not one
+MAX_FIELD_CHARS = 131_072  # the csv module's default field limit, kept as ours whatever another library sets
 
 
 # Longest text a cell may hold, by column: names are identifiers, labels are one line, notes a paragraph.
@@ -244,9 +245,13 @@ def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     rows = []
     try:
         records = list(enumerate(reader, start=2))
-    except csv.Error as e:  # a NUL byte, a field over the csv module's 131,072-character limit...
+    except csv.Error as e:  # a NUL byte, a field over the csv module's field limit...
         raise SourceError(path, f"malformed CSV: {e}", row=reader.line_num) from None
     for lineno, cells in records:
+        # Our own limit, not only the csv module's: that one is process-wide and other libraries raise it.
+        if any(len(c) > MAX_FIELD_CHARS for c in cells):
+            raise SourceError(path, f"malformed CSV: field larger than field limit ({MAX_FIELD_CHARS:,} characters)",
+                              row=lineno)
         if sum(map(len, cells)) > MAX_LINE_BYTES:
             raise SourceError(path, f"row is longer than {MAX_LINE_BYTES:,} characters", row=lineno)
         if not any(c.strip() for c in cells):

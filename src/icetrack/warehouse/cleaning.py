@@ -172,57 +172,75 @@ def stay_key(s: ibis.Table) -> ibis.StringValue:
     return s.release_id + ":" + s.unique_identifier + ":" + s.stay_book_in.cast("string")
 
 
-def _one_to_one(candidates: ibis.Table, left: str, right: str, rounds: int, materialize=None) -> ibis.Table:
+def _one_to_one(candidates: ibis.Table, left: tuple[str, ...], right: tuple[str, ...], tiebreak: tuple[str, ...],
+                rounds: int, materialize=None) -> ibis.Table:
     """Greedy one-to-one matching by smallest |difference|: repeatedly take mutual best pairs.
 
-    ``candidates`` has columns left, right, absdiff, tiebreak. Each round keeps pairs that are the best for
-    both sides, then removes their endpoints. Iterated, this is the greedy closest-first assignment.
-    ``materialize`` (e.g. Spark's cache) is applied to each round's result so plans stay shallow.
+    ``candidates`` has the key columns ``left`` and ``right`` (each side's identity, as columns: partitioning
+    and anti-joining on them is several times cheaper than on a concatenated text key), ``absdiff`` and the
+    ``tiebreak`` columns. Each round keeps pairs that are the best for both sides, then removes their
+    endpoints. Iterated, this is the greedy closest-first assignment. ``materialize`` (a temporary table on
+    DuckDB, a cache on Spark) is applied to each round's result so no round recomputes the ones before it.
     """
     materialize = materialize or (lambda e: e)
-    matched = None
+    rounds_best = []
     remaining = materialize(candidates)
-    for _ in range(rounds):
-        lw = ibis.window(group_by=remaining[left], order_by=[remaining.absdiff, remaining.tiebreak])
-        rw = ibis.window(group_by=remaining[right], order_by=[remaining.absdiff, remaining.tiebreak])
+    for n in range(rounds):
+        order = [remaining.absdiff, *(remaining[c] for c in tiebreak)]
+        lw = ibis.window(group_by=[remaining[c] for c in left], order_by=order)
+        rw = ibis.window(group_by=[remaining[c] for c in right], order_by=order)
         ranked = remaining.mutate(lr=ibis.row_number().over(lw), rr=ibis.row_number().over(rw))
-        best = ranked.filter((ranked.lr == 0) & (ranked.rr == 0)).drop("lr", "rr")
-        best = materialize(best)
-        matched = best if matched is None else materialize(matched.union(best))
-        remaining = materialize(remaining.anti_join(best, left).anti_join(best, right))
-    return matched
+        best = materialize(ranked.filter((ranked.lr == 0) & (ranked.rr == 0)).drop("lr", "rr"))
+        rounds_best.append(best)
+        if n < rounds - 1:  # what is left only matters to a next round
+            remaining = materialize(remaining.anti_join(best, list(left)).anti_join(best, list(right)))
+    # Each round's pairs once, read where they were materialized: no copy of the earlier rounds per round.
+    return rounds_best[0].union(*rounds_best[1:], distinct=False) if len(rounds_best) > 1 else rounds_best[0]
 
 
-def link_arrests_to_stays(arrests: ibis.Table, episodes: ibis.Table, stay_table: ibis.Table,
-                          p: CleaningParams, materialize=None) -> ibis.Table:
-    """(stay key, arrest key, their key columns, days from arrest to book-in) for matched pairs."""
-    a = arrests.join(episodes.filter(~episodes.duplicate_likely).select("edition_id", "source_row"),
-                     ["edition_id", "source_row"])
-    a = a.filter(a.unique_identifier.notnull()).select(
-        a.release_id, a.unique_identifier, arrest_time=a.apprehension_date,
-        arrest_key=a.edition_id + ":" + a.source_row.cast("string"),
-        arrest_edition_id=a.edition_id, arrest_source_row=a.source_row)
-    s = stay_table.select("release_id", "unique_identifier", "stay_book_in", stay_key=stay_key(stay_table))
+def _row_key(edition_id, source_row) -> ibis.StringValue:
+    """The readable key of a source record: edition:row."""
+    return edition_id + ":" + source_row.cast("string")
+
+
+def link_arrests_to_stays(episodes: ibis.Table, stay_table: ibis.Table, p: CleaningParams,
+                          materialize=None) -> ibis.Table:
+    """(stay key, arrest key, their key columns, days from arrest to book-in) for matched pairs: the arrests
+    that start an episode (``episodes`` carries each arrest's identifier and time, so the raw table is not
+    read again)."""
+    a = episodes.filter(~episodes.duplicate_likely & episodes.unique_identifier.notnull()).select(
+        "release_id", "unique_identifier", arrest_time=episodes.apprehension_date,
+        arrest_edition_id=episodes.edition_id, arrest_source_row=episodes.source_row)
+    s = stay_table.select(*STAY_KEY_COLUMNS)
     j = s.join(a, ["release_id", "unique_identifier"])
     diff = (_secs(j.stay_book_in) - _secs(j.arrest_time)) / DAY  # > 0: arrest before book-in
+    # Ties broken by the arrest's readable key, edition:row, compared as text (edition ids have one length
+    # per source, so (edition, row as text) orders exactly as that key does).
     cand = j.filter((diff <= p.arrest_before_book_in_days) & (diff >= -p.arrest_after_book_in_days)).select(
-        "stay_key", "arrest_key", *ARREST_LINK_KEY_COLUMNS, days_arrest_to_book_in=diff, absdiff=diff.abs(), tiebreak=j.arrest_key)
-    return _one_to_one(cand, "stay_key", "arrest_key", p.max_matching_rounds, materialize)
+        *ARREST_LINK_KEY_COLUMNS, days_arrest_to_book_in=diff, absdiff=diff.abs(),
+        tiebreak_row=j.arrest_source_row.cast("string"))
+    m = _one_to_one(cand, STAY_KEY_COLUMNS, ("arrest_edition_id", "arrest_source_row"),
+                    ("arrest_edition_id", "tiebreak_row"), p.max_matching_rounds, materialize)
+    # The readable keys only for the matched pairs, not for every candidate.
+    m = m.mutate(stay_key=stay_key(m), arrest_key=_row_key(m.arrest_edition_id, m.arrest_source_row))
+    return m.select("stay_key", "arrest_key", *ARREST_LINK_KEY_COLUMNS, "days_arrest_to_book_in")
 
 
 def link_stays_to_removals(stay_table: ibis.Table, removals: ibis.Table, p: CleaningParams,
                            materialize=None) -> ibis.Table:
     r = removals.filter(removals.unique_identifier.notnull() & removals.departed_date.notnull()).select(
         "release_id", "unique_identifier", departed=removals.departed_date,
-        removal_key=removals.edition_id + ":" + removals.source_row.cast("string"))
-    s = stay_table.filter(stay_table.stay_book_out.notnull()).select(
-        "release_id", "unique_identifier", "stay_book_in", "stay_book_out", stay_key=stay_key(stay_table))
+        removal_edition_id=removals.edition_id, removal_source_row=removals.source_row)
+    s = stay_table.filter(stay_table.stay_book_out.notnull()).select(*STAY_KEY_COLUMNS, "stay_book_out")
     j = s.join(r, ["release_id", "unique_identifier"])
     diff = (_secs(j.departed) - _secs(j.stay_book_out)) / DAY  # > 0: departed after book-out
     cand = j.filter((diff >= -p.removal_before_book_out_days) & (diff <= p.removal_after_book_out_days)).select(
-        "stay_key", "removal_key", *STAY_KEY_COLUMNS, days_book_out_to_departure=diff, absdiff=diff.abs(),
-        tiebreak=j.removal_key)
-    return _one_to_one(cand, "stay_key", "removal_key", p.max_matching_rounds, materialize)
+        *STAY_KEY_COLUMNS, "removal_edition_id", "removal_source_row", days_book_out_to_departure=diff,
+        absdiff=diff.abs(), tiebreak_row=j.removal_source_row.cast("string"))
+    m = _one_to_one(cand, STAY_KEY_COLUMNS, ("removal_edition_id", "removal_source_row"),
+                    ("removal_edition_id", "tiebreak_row"), p.max_matching_rounds, materialize)
+    m = m.mutate(stay_key=stay_key(m), removal_key=_row_key(m.removal_edition_id, m.removal_source_row))
+    return m.select("stay_key", "removal_key", *STAY_KEY_COLUMNS, "days_book_out_to_departure")
 
 
 def derived_tables(canonical: Callable[[str], ibis.Table], p: CleaningParams,
@@ -236,9 +254,8 @@ def derived_tables(canonical: Callable[[str], ibis.Table], p: CleaningParams,
     out["detention_stints_dedup"] = store("detention_stints_dedup", deduplicated_stints(canonical("detention_stints")))
     out["detention_stays"] = store("detention_stays", stays(out["detention_stints_dedup"],
                                                             release_cutoffs(canonical("person_files"))))
-    links = link_arrests_to_stays(canonical("arrests"), out["arrest_episodes"], out["detention_stays"], p,
-                                  materialize_rounds)
-    out["stay_arrest_links"] = store("stay_arrest_links", links.drop("absdiff", "tiebreak"))
+    links = link_arrests_to_stays(out["arrest_episodes"], out["detention_stays"], p, materialize_rounds)
+    out["stay_arrest_links"] = store("stay_arrest_links", links)
     links = link_stays_to_removals(out["detention_stays"], canonical("removals"), p, materialize_rounds)
-    out["stay_removal_links"] = store("stay_removal_links", links.drop("absdiff", "tiebreak"))
+    out["stay_removal_links"] = store("stay_removal_links", links)
     return out

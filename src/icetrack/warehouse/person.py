@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from icetrack.domain.edition import SourceError
 from icetrack.domain.json_text import strict_json
@@ -86,7 +91,7 @@ class PersonLoadPlan:
 
     skipped: dict[int, LoadResult]  # position in the input -> "already loaded" result
     todo: list[tuple[int, PersonRelease]]
-    staged: list[tuple[PersonRelease, dict[str, str], int]] = field(default_factory=list)
+    staged: list[tuple[PersonRelease, dict[str, Path], int]] = field(default_factory=list)
     loaded: dict[int, LoadResult] = field(default_factory=dict)
 
     def results(self) -> list[LoadResult]:
@@ -120,74 +125,125 @@ def plan_person_loads(wh: Warehouse, releases: list[PersonRelease]) -> PersonLoa
 
 
 def stage_person_releases(wh: Warehouse, plan: PersonLoadPlan, progress=None) -> None:
-    """Stream every new file into staging tables, outside any transaction (see below); the caller drops them
-    with :func:`drop_staging` whatever happens."""
+    """Stream every new file into staging Parquet files beside the warehouse, outside any transaction (see
+    below); the caller removes them with :func:`drop_staging` whatever happens."""
     con = wh.con
     # Bounded memory whatever the release size: DuckDB spills to disk beyond this (default 2 GB; set
     # ICETRACK_MEMORY_LIMIT to change it).
     con.execute(f"SET memory_limit = '{os.environ.get('ICETRACK_MEMORY_LIMIT', '2GB')}'")
     con.execute("SET preserve_insertion_order = false")
     drop_staging(wh)  # left over by a process that was killed mid-load
-    # Stage first, commit once. Rows appended inside one open transaction stay in memory until it commits
-    # (measured: RSS grows with the rows, past memory_limit), so the files are streamed into autocommitted
-    # staging tables, invisible to every reader; a single transaction then creates the person tables if
-    # needed, moves the rows into them, records the editions and rebuilds the derived tables. Any error drops
-    # the staging tables: the warehouse never sees a partial load, not even empty person tables.
+    # Stage first, commit once. Rows appended batch by batch inside one open transaction stay in memory until
+    # it commits (measured: RSS grows with the rows, past memory_limit), so the files are streamed into
+    # Parquet files that no reader of the warehouse sees; a single transaction then creates the person tables
+    # if needed, inserts the staged rows with one INSERT ... SELECT per table (DuckDB writes those straight to
+    # the database file), records the editions and rebuilds the derived tables. Any error removes the staging
+    # folder: the warehouse never sees a partial load, not even empty person tables. Parquet rather than
+    # staging tables because those rows would be written twice (WAL, then the table) and copied once more.
+    folder = staging_folder(wh)
+    folder.mkdir(parents=True)
     for index, (_, release) in enumerate(plan.todo):
-        plan.staged.append((release, *_stage(con, release, index, progress)))
+        plan.staged.append((release, *_stage(folder, release, index, progress)))
 
 
 def commit_person_releases(wh: Warehouse, plan: PersonLoadPlan, params: clean.CleaningParams) -> None:
-    """Inside the caller's transaction: move the staged rows into place and rebuild the derived tables."""
+    """Inside the caller's transaction: record the editions, rebuild the derived tables, move the staged rows
+    into place."""
     ensure_person_schema(wh)
-    for (i, _), (release, tables, total) in zip(plan.todo, plan.staged):
-        plan.loaded[i] = _commit_staged(wh.con, release, tables, total)
-    for release_id in sorted({release.release_id for _, release in plan.todo}):
-        rebuild_derived(wh, release_id, params)
+    for (i, _), (release, staging, total) in zip(plan.todo, plan.staged):
+        plan.loaded[i] = _record_edition(wh.con, release, staging, total)
+    release_ids = sorted({release.release_id for _, release in plan.todo})
+    # Derived tables before the raw rows move: they read the rows committed before this load plus the staged
+    # files, because DuckDB scans rows appended in the open transaction far more slowly (measured on a
+    # 1M-person release: 3.6 s against 2.4 s for the stint de-duplication).
+    for release_id in release_ids:
+        rebuild_derived(wh, release_id, params, _staged_files(plan, release_id))
+    for _, staging, _ in plan.staged:
+        _move_staged(wh.con, staging)
+    for release_id in release_ids:
+        _log_rules(wh.con, release_id, params)
 
 
-STAGING_PREFIX = "_staging_"
+def _staged_files(plan: PersonLoadPlan, release_id: str) -> dict[str, list[Path]]:
+    """{canonical table: the staged files of this load holding rows of ``release_id``}."""
+    out: dict[str, list[Path]] = {}
+    for release, staging, _ in plan.staged:
+        if release.release_id == release_id:
+            for table, path in staging.items():
+                out.setdefault(table, []).append(path)
+    return out
+
+
+STAGING_PREFIX = "_staging_"  # staging tables of icetrack versions before Parquet staging
+
+
+def staging_folder(wh: Warehouse) -> Path:
+    """Where one load stages its rows: beside the warehouse file (same disk), one writer at a time (the
+    warehouse's write lock), so a fixed name is safe and a killed load's leftovers are found again."""
+    return wh.path.with_name(wh.path.name + ".staging")
 
 
 def drop_staging(wh: Warehouse) -> None:
+    shutil.rmtree(staging_folder(wh), ignore_errors=True)
+    if wh.read_only:
+        return
     con = wh.con
     for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_name LIKE ?",
                                [STAGING_PREFIX + "%"]).fetchall():
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
-def _stage(con, release: PersonRelease, index: int, progress) -> tuple[dict[str, str], int]:
-    """Stream one file's batches into staging tables (autocommit); returns {table: staging table}, rows."""
+def _stage(folder: Path, release: PersonRelease, index: int, progress) -> tuple[dict[str, Path], int]:
+    """Stream one file's batches into staging Parquet files; returns {table: staging file}, rows.
+
+    The writes run on one background thread (pyarrow releases the GIL while it encodes), in submission order,
+    while this thread reads and converts the next batches; at most ``STAGE_IN_FLIGHT`` batches wait, so
+    memory stays bounded."""
     ed = release.edition
-    staging: dict[str, str] = {}
+    writers: dict[str, pq.ParquetWriter] = {}
+    staging: dict[str, Path] = {}
     total = 0
-    for table, batch in release.batches:
-        if table not in TABLES:
-            raise SourceError(ed.file_name, f"reader produced unknown table '{table}'")
-        if not batch.schema.equals(TABLES[table], check_metadata=False):
-            raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from the "
-                                            "canonical schema")
-        if table not in staging:
-            staging[table] = f"{STAGING_PREFIX}{index}_{table}"
-            # From the canonical schema, not from the person table, which may not exist before the commit.
-            cols = ", ".join(f"{f.name} {_duck_type(f.type)}" for f in TABLES[table])
-            con.execute(f'CREATE TABLE "{staging[table]}" ({cols})')
-        con.register("icetrack_incoming_chunk", batch)
-        try:
-            con.execute(f'INSERT INTO "{staging[table]}" SELECT * FROM icetrack_incoming_chunk')
-        finally:
-            con.unregister("icetrack_incoming_chunk")
-        total += batch.num_rows
-        if progress:
-            progress(batch.num_rows)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icetrack-stage") as pool:
+            pending: deque = deque()
+            for table, batch in release.batches:
+                if table not in TABLES:
+                    raise SourceError(ed.file_name, f"reader produced unknown table '{table}'")
+                if not batch.schema.equals(TABLES[table], check_metadata=False):
+                    raise SourceError(ed.file_name, f"reader produced a {table} batch whose columns differ from "
+                                                    "the canonical schema")
+                if table not in writers:
+                    staging[table] = folder / f"{index}_{table}.parquet"
+                    # Uncompressed and without statistics: the file lives for one load, and encoding costs
+                    # more than the disk it saves.
+                    writers[table] = pq.ParquetWriter(staging[table], TABLES[table], compression="none",
+                                                      write_statistics=False)
+                pending.append(pool.submit(writers[table].write_batch, batch))
+                while len(pending) > STAGE_IN_FLIGHT:
+                    pending.popleft().result()
+                total += batch.num_rows
+                if progress:
+                    progress(batch.num_rows)
+            for done in pending:
+                done.result()
+    finally:
+        for writer in writers.values():
+            writer.close()
     return staging, total
 
 
-def _commit_staged(con, release: PersonRelease, staging: dict[str, str], total: int) -> LoadResult:
-    """Inside the caller's transaction: move one file's staged rows into place and record its edition."""
+STAGE_IN_FLIGHT = 4
+
+
+def _move_staged(con, staging: dict[str, Path]) -> None:
+    """Inside the caller's transaction: one file's staged rows into the canonical tables."""
+    for table, staged_file in staging.items():
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [str(staged_file)])
+
+
+def _record_edition(con, release: PersonRelease, staging: dict[str, Path], total: int) -> LoadResult:
+    """Inside the caller's transaction: record one file's edition, cut-off and redactions."""
     ed = release.edition
-    for table, name in staging.items():
-        con.execute(f'INSERT INTO {table} SELECT * FROM "{name}"')
     rep = release.report
     ed = replace(ed, overrides=ed.overrides + person_overrides(rep))
     insert_editions(con, [(ed, 0, 0)])
@@ -196,7 +252,7 @@ def _commit_staged(con, release: PersonRelease, staging: dict[str, str], total: 
     else:
         # No stated cut-off: the latest date any record of this file carries is the best lower bound of
         # when the data were pulled; open stays are censored there, and the report says so.
-        cutoff = _latest_date(con, ed.edition_id)
+        cutoff = _latest_date(con, staging)
         if cutoff is not None:
             cutoff = datetime.combine(cutoff.date(), time(23, 59, 59))
             rep.warnings.append(f"no cut-off stated; using the latest date in the records, {cutoff.date()}")
@@ -234,27 +290,67 @@ def person_overrides(report) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _latest_date(con, edition_id: str):
-    parts = [f"SELECT max({c}) AS d FROM {t} WHERE edition_id = ?" for t, cols in DATE_COLUMNS.items() for c in cols]
-    n = len(parts)
-    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})", [edition_id] * n).fetchone()[0]
+def _latest_date(con, staging: dict[str, Path]):
+    parts = [f"SELECT max({c}) AS d FROM read_parquet(?)" for t, cols in DATE_COLUMNS.items() if t in staging
+             for c in cols]
+    if not parts:
+        return None
+    files = [str(staging[t]) for t, cols in DATE_COLUMNS.items() if t in staging for _ in cols]
+    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})", files).fetchone()[0]
 
 
-def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams) -> dict[str, int]:
-    """(Re)build the derived tables of one release inside the caller's transaction."""
+def rebuild_derived(wh: Warehouse, release_id: str, params: clean.CleaningParams,
+                    staged: dict[str, list[Path]] | None = None) -> None:
+    """(Re)build the derived tables of one release inside the caller's transaction, from its rows in the
+    canonical tables and in ``staged`` ({table: Parquet files} not yet moved into them)."""
     con = wh.con
     ib = wh.ibis()
+    staged_views = _staged_views(con, ib, staged or {})
 
     def table(name):
         t = ib.table(name)
+        if name in staged_views:
+            t = t.union(staged_views[name], distinct=False)
         return t.filter(t.release_id == release_id)
 
     def store(name, expr):
         _replace(con, ib, name, release_id, expr)
         return table(name)
 
-    clean.derived_tables(table, params, store)
-    return _log_rules(con, release_id, params)
+    materialize, temporary = _temporary_tables(con, ib)
+    try:
+        clean.derived_tables(table, params, store, materialize)
+    finally:
+        for name in temporary:
+            con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        for name in staged_views:
+            con.execute(f"DROP VIEW IF EXISTS temp._icetrack_staged_{name}")
+
+
+def _staged_views(con, ib, staged: dict[str, list[Path]]) -> dict:
+    """A temporary view per staged table, its columns in the canonical table's order (for the union)."""
+    views = {}
+    for table, files in staged.items():
+        columns = ", ".join(f'"{c}"' for c in ib.table(table).columns)
+        paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _icetrack_staged_{table} AS "
+                    f"SELECT {columns} FROM read_parquet([{paths}])")
+        views[table] = ib.table(f"_icetrack_staged_{table}", database="temp")
+    return views
+
+
+def _temporary_tables(con, ib):
+    """A ``materialize`` for the matching rounds: each round's result becomes a temporary table (memory,
+    spilling to disk), so later rounds read it instead of recomputing every round before them."""
+    names: list[str] = []
+
+    def materialize(expr):
+        name = f"_icetrack_matching_{len(names)}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {ib.compile(expr)}")
+        names.append(name)
+        return ib.table(name, database="temp")
+
+    return materialize, names
 
 
 def _replace(con, ib, name: str, release_id: str, expr) -> None:

@@ -415,19 +415,22 @@ class Warehouse:
                FROM observations GROUP BY measure ORDER BY measure"""
         ).df()
 
-    def series_arrow(self, measure: str, *, vintage: Vintage | str = Latest(), dims: dict[str, str] | None = None,
-                     grain: str | None = None, dating: str = "table") -> pa.Table:
+    def series_arrow(self, measure: str | None, *, vintage: Vintage | str = Latest(),
+                     dims: dict[str, str] | None = None, grain: str | None = None, dating: str = "table") -> pa.Table:
         """One measure as a long table. ``vintage``: a :data:`~icetrack.warehouse.vintage.Vintage`, or the text
         'latest', 'all' or an edition id.
 
         ``dating``: 'table' dates a snapshot or fiscal-year-to-date figure as its table states (an ICE workbook's
         Footnotes sheet); 'data_source' by its edition's IIDS "Data Source" line instead, as some publishers
-        do (months are months either way; a figure whose edition states no such line keeps its date)."""
+        do (months are months either way; a figure whose edition states no such line keeps its date).
+
+        ``measure`` None: every measure at once (ordered by measure first), for a caller reading them all."""
         if dating not in DATINGS:
             raise ValueError(f"dating '{dating}' is not one of {', '.join(DATINGS)}")
         con = self.ibis()
         t = observations(con, parse_vintage(vintage))
-        t = t.filter(t.measure == measure)
+        if measure is not None:
+            t = t.filter(t.measure == measure)
         if dating == "data_source":
             # Year-to-date figures and the pull-day snapshots; not the days a table lists (ICLOS, ATD report)
             # nor the semiannual tables' own refresh date.
@@ -443,10 +446,10 @@ class Warehouse:
             t = t.filter(t.grain == grain)
         t = t.select("edition_id", "measure", "dims", "dims_key", "period_start", "period_end", "grain", "value",
                      "unit", "as_of", "published_on", "source_url", "note", "synthetic")
-        t = t.order_by(["dims_key", "period_start", "period_end", ibis.coalesce(t.as_of, t.published_on)])
+        t = t.order_by(["measure", "dims_key", "period_start", "period_end", ibis.coalesce(t.as_of, t.published_on)])
         return self.con.sql(con.compile(t)).to_arrow_table()
 
-    def series(self, measure: str, **kw) -> pd.DataFrame:
+    def series(self, measure: str | None, **kw) -> pd.DataFrame:
         return self.series_arrow(measure, **kw).to_pandas()
 
     def ibis(self):

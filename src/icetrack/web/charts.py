@@ -2,6 +2,7 @@
 
 A chart answer is the Vega-Lite spec (the figure's own builder, shared with the report), the figure's source
 note and provenance, and a link to the same rows as CSV; spec None with a message when nothing is published.
+Its Datawrapper CSV (:func:`datawrapper_csv`) is read off the same spec, so it holds what the chart draws.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from icetrack.figures import arrests, capacity, charts, claims, detention, evaluation, outcomes
+from fastapi import HTTPException
+
+from icetrack.figures import arrests, capacity, charts, claims, datawrapper, detention, evaluation, outcomes
 from icetrack.figures import ledger as targets_ledger
 from icetrack.figures.result import Result, provenance, source_note
 from icetrack.web.service import Service
@@ -66,3 +69,21 @@ def chart_answer(svc: Service, chart: str, filters: dict[str, Any]) -> dict[str,
     return {"chart": chart, "filters": filters, "spec": spec, "message": message,
             "source_note": source_note(prov) if prov["editions"] else (message or "No source editions."),
             "provenance": prov, "csv_url": f"{data_url}?{query}"}
+
+
+def datawrapper_csv(answer: dict[str, Any]) -> tuple[str, str]:
+    """The file name and text of a chart answer's Datawrapper-ready CSV (the answer must have a spec), titled
+    and sourced as the chart is: its own title, the editions of its provenance."""
+    title = datawrapper.chart_title(answer["spec"])
+    prov = answer["provenance"]
+    text = datawrapper.csv_text(answer["spec"], prov["editions"], title, bool(prov.get("synthetic")))
+    return datawrapper.file_name(title), text
+
+
+def named_csv(answer: dict[str, Any]) -> bytes:
+    """A chart answer's Datawrapper CSV as one response body to cache: the file name, a newline, then the CSV (a
+    slug holds no newline). HTTPException 404 with the chart's message when it draws nothing."""
+    if answer["spec"] is None:
+        raise HTTPException(404, answer["message"])
+    name, text = datawrapper_csv(answer)
+    return f"{name}\n{text}".encode()

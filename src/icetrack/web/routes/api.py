@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query
 from fastapi.responses import Response
@@ -16,6 +16,7 @@ from icetrack.web.params import (AGENCY_DIM, ARRESTS_PER_DAY, BEDS, BY, DAYS, DI
                                  LEDGER_GRAIN, LEDGER_SERIES, LEDGER_TARGET, MEASURE, SHIFT, SINCE, STAY_DAYS,
                                  THRESHOLD, Agency, Breakdown, DetentionTable, Format, Grain, Origin, Period, SolveFor,
                                  Threshold, Verdict, beds_value, parse_dims, parse_ids)
+from icetrack.web.charts import named_csv
 from icetrack.web.serialize import json_bytes
 from icetrack.web.service import Service, service
 
@@ -153,6 +154,8 @@ async def api_goal_seek(removals_per_year: int = Query(..., ge=0, le=10_000_000)
 FACILITY_ID = PathParam(..., min_length=3, max_length=160, pattern=r"^[a-z0-9][a-z0-9-]*$",
                         description="a facility id from /api/facilities (a former id of a renamed facility works too)")
 STATE = Query(None, min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", description="two-letter state code")
+FacilityChart = Literal["map", "history"]
+FACILITY_CHARTS = get_args(FacilityChart)
 
 
 @router.get("/facilities", tags=["facilities"],
@@ -171,9 +174,30 @@ async def api_facility(facility_id: str = FACILITY_ID, format: Format = FORMAT,
     return await svc.table("facility", {"facility_id": facility_id}, format)
 
 
+# Registered before /facility-charts/{chart}, whose path would otherwise take "map.csv" as a chart name.
+@router.get("/facility-charts/{chart}.csv", tags=["facilities"],
+            summary="The facility state map's or one facility's history's data as a Datawrapper-ready CSV")
+async def api_facility_chart_csv(chart: str = PathParam(..., min_length=1, max_length=40,
+                                                        description="map or history"),
+                                 facility: str | None = Query(None, min_length=3, max_length=160,
+                                                              pattern=r"^[a-z0-9][a-z0-9-]*$"),
+                                 svc: Service = Depends(service)) -> Response:
+    if chart not in FACILITY_CHARTS:
+        raise HTTPException(404, f"no facility chart '{chart[:40]}' (charts: {', '.join(FACILITY_CHARTS)})")
+    if chart == "history" and facility is None:
+        raise HTTPException(422, "the history chart needs facility=ID")
+    facility_id = facility if chart == "history" else None
+    compute = lambda: svc.facility_chart(chart, facility_id)  # noqa: E731
+    body = await svc.body("facility-chart-body", {"chart": chart, "facility_id": facility_id}, compute,
+                          "datawrapper-csv", named_csv)
+    name, _, text = body.partition(b"\n")
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name.decode()}"'})
+
+
 @router.get("/facility-charts/{chart}", tags=["facilities"],
             summary="The facility state map or one facility's ADP history: Vega-Lite spec (json) or png/svg")
-async def api_facility_chart(chart: Literal["map", "history"],
+async def api_facility_chart(chart: FacilityChart,
                              facility: str | None = Query(None, min_length=3, max_length=160,
                                                           pattern=r"^[a-z0-9][a-z0-9-]*$"),
                              format: Literal["json", "png", "svg"] = "json",

@@ -63,6 +63,7 @@ async function renderChart(box, filters) {
   note.textContent = result.source_note;
   box.querySelector(".permalink").href = location.pathname + (query ? "?" + query : "") + "#" + box.id;
   box.querySelector(".download-csv").href = result.csv_url;
+  box.querySelector(".download-datawrapper").href = "/api/charts/" + name + ".csv" + (query ? "?" + query : "");
   box.querySelector(".download-png").href = api + (query ? "&" : "?") + "format=png";
   box.querySelector(".download-svg").href = api + (query ? "&" : "?") + "format=svg";
   box.dataset.query = query;
