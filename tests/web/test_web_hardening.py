@@ -96,7 +96,7 @@ def test_pages_show_hostile_text_as_text(client):
     arrests_page = client.get("/arrests").text
     page = assert_nothing_injected(arrests_page, allowed_tags=frozenset({"script", "form"}))
     scripts = [(a.get("src"), a) for tag, a in page.elements if tag == "script"]
-    assert [src for src, _ in scripts] == ["/vendor/vega-embed.js", "/static/app.js"]
+    assert [src for src, _ in scripts] == ["/vendor/vega-embed.js", "/static/embed.js", "/static/app.js"]
     assert SCRIPT in "".join(page.text) and FORMULA in "".join(page.text)  # the targets' labels, as text
     # the first page's sentences name every target in force, the hostile ones included: as text
     first = assert_nothing_injected(client.get("/").text, allowed_tags=frozenset({"script"}))

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from fastapi import HTTPException
+from fastapi.responses import Response
 
 from icetrack.figures import arrests, capacity, charts, claims, datawrapper, detention, evaluation, outcomes
 from icetrack.figures import ledger as targets_ledger
@@ -78,6 +79,22 @@ def datawrapper_csv(answer: dict[str, Any]) -> tuple[str, str]:
     prov = answer["provenance"]
     text = datawrapper.csv_text(answer["spec"], prov["editions"], title, bool(prov.get("synthetic")))
     return datawrapper.file_name(title), text
+
+
+def image(answer: dict[str, Any], fmt: str) -> bytes:
+    """A chart answer drawn as PNG or SVG bytes; HTTPException 404 with the chart's message when it draws
+    nothing."""
+    if answer["spec"] is None:
+        raise HTTPException(404, answer["message"])
+    drawn = charts.render(answer["spec"], fmt)
+    return drawn.encode() if isinstance(drawn, str) else drawn
+
+
+def datawrapper_response(body: bytes) -> Response:
+    """The download of a cached :func:`named_csv` body."""
+    name, _, text = body.partition(b"\n")
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name.decode()}"'})
 
 
 def named_csv(answer: dict[str, Any]) -> bytes:

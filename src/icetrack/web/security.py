@@ -1,7 +1,7 @@
 """Security headers on every response: a Content-Security-Policy, no MIME sniffing, no referrer, no framing.
 
-The pages run two scripts, both served from here: the Vega bundle of vl-convert (/vendor/vega-embed.js) and
-/static/app.js. Charts are embedded with ``ast: true``, so Vega evaluates its expressions with the bundled
+The pages run scripts served from here only: the Vega bundle of vl-convert (/vendor/vega-embed.js), the shared
+chart embedding (/static/embed.js) and the page's own script (/static/app.js or /static/facilities.js). Charts are embedded with ``ast: true``, so Vega evaluates its expressions with the bundled
 CSP-safe interpreter instead of compiling them with ``Function`` (no 'unsafe-eval'), and with vega-embed's
 and vega-tooltip's injected <style> elements switched off (their rules are in app.css; no 'unsafe-inline').
 Images may be data: or blob: URLs because the PNG/SVG export of a drawn chart is one.

@@ -8,15 +8,13 @@ from typing import Literal, get_args
 from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query
 from fastapi.responses import Response
 
-from icetrack.figures.charts import render
-
 from icetrack.figures.ledger import document
 from icetrack.metrics.revisions import parse_period
 from icetrack.web.params import (AGENCY_DIM, ARRESTS_PER_DAY, BEDS, BY, DAYS, DIMS, FISCAL_YEAR, FORMAT, LEDGER_BY,
                                  LEDGER_GRAIN, LEDGER_SERIES, LEDGER_TARGET, MEASURE, SHIFT, SINCE, STAY_DAYS,
                                  THRESHOLD, Agency, Breakdown, DetentionTable, Format, Grain, Origin, Period, SolveFor,
                                  Threshold, Verdict, beds_value, parse_dims, parse_ids)
-from icetrack.web.charts import named_csv
+from icetrack.web.charts import datawrapper_response, image, named_csv
 from icetrack.web.serialize import json_bytes
 from icetrack.web.service import Service, service
 
@@ -188,11 +186,8 @@ async def api_facility_chart_csv(chart: str = PathParam(..., min_length=1, max_l
         raise HTTPException(422, "the history chart needs facility=ID")
     facility_id = facility if chart == "history" else None
     compute = lambda: svc.facility_chart(chart, facility_id)  # noqa: E731
-    body = await svc.body("facility-chart-body", {"chart": chart, "facility_id": facility_id}, compute,
-                          "datawrapper-csv", named_csv)
-    name, _, text = body.partition(b"\n")
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name.decode()}"'})
+    return datawrapper_response(await svc.body("facility-chart-body", {"chart": chart, "facility_id": facility_id},
+                                               compute, "datawrapper-csv", named_csv))
 
 
 @router.get("/facility-charts/{chart}", tags=["facilities"],
@@ -210,13 +205,6 @@ async def api_facility_chart(chart: FacilityChart,
     if format == "json":
         body = await svc.body("facility-chart-body", params, compute, format, json_bytes)
         return Response(body, media_type="application/json")
-
-    def image(answer) -> bytes:
-        if answer["spec"] is None:
-            raise HTTPException(404, answer["message"])
-        drawn = render(answer["spec"], format)
-        return drawn.encode() if isinstance(drawn, str) else drawn
-
-    body = await svc.body("facility-chart-body", params, compute, format, image)
+    body = await svc.body("facility-chart-body", params, compute, format, lambda answer: image(answer, format))
     return Response(body, media_type="image/png" if format == "png" else "image/svg+xml",
                     headers={"Content-Disposition": f'attachment; filename="icetrack-facility-{chart}.{format}"'})

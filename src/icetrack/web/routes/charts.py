@@ -8,8 +8,7 @@ from typing import Any, get_args
 from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query
 from fastapi.responses import Response
 
-from icetrack.figures.charts import render
-from icetrack.web.charts import chart_answer, named_csv
+from icetrack.web.charts import chart_answer, datawrapper_response, image, named_csv
 from icetrack.web.params import (ARRESTS_PER_DAY, BEDS, beds_value, DAYS, FISCAL_YEAR, SHIFT, STAY_DAYS, THRESHOLD, Agency,
                                  Breakdown, ChartFormat, ChartName, Origin, Period, Threshold, Verdict)
 from icetrack.web.serialize import json_bytes
@@ -45,13 +44,6 @@ def chart_query(measure: str = Query("ice_posted_arrests", min_length=1, max_len
             "arrests_per_day": arrests_per_day, "beds": beds_value(beds), "stay_days": stay_days, "days": days}
 
 
-def _image(answer: dict[str, Any], fmt: str) -> bytes:
-    if answer["spec"] is None:
-        raise HTTPException(404, answer["message"])
-    image = render(answer["spec"], fmt)
-    return image.encode() if isinstance(image, str) else image
-
-
 # Registered before /api/charts/{chart}, whose path would otherwise take "book_ins.csv" as a chart name.
 @router.get("/api/charts/{chart}.csv", tags=["charts"],
             summary="A chart's data as a Datawrapper-ready CSV: the x values, then one column per series, and the "
@@ -63,10 +55,8 @@ async def api_chart_csv(chart: str = PathParam(..., min_length=1, max_length=40,
         raise HTTPException(404, f"no chart '{chart[:40]}' (charts: {', '.join(CHART_NAMES)})")
     filters = _filters(chart, query)
     compute = lambda: chart_answer(svc, chart, filters)  # noqa: E731
-    body = await svc.body("chart", {"chart": chart, **filters}, compute, "datawrapper-csv", named_csv)
-    name, _, text = body.partition(b"\n")
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name.decode()}"'})
+    return datawrapper_response(await svc.body("chart", {"chart": chart, **filters}, compute, "datawrapper-csv",
+                                               named_csv))
 
 
 @router.get("/api/charts/{chart}", tags=["charts"],
@@ -78,6 +68,6 @@ async def api_chart(chart: ChartName, query: dict[str, Any] = Depends(chart_quer
     params = {"chart": chart, **filters}
     if format == "json":
         return Response(await svc.body("chart", params, compute, format, json_bytes), media_type="application/json")
-    body = await svc.body("chart", params, compute, format, lambda answer: _image(answer, format))
+    body = await svc.body("chart", params, compute, format, lambda answer: image(answer, format))
     return Response(body, media_type="image/png" if format == "png" else "image/svg+xml",
                     headers={"Content-Disposition": f'attachment; filename="icetrack-{chart}.{format}"'})

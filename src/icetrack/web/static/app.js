@@ -1,5 +1,4 @@
-// Dashboard charts: read the filter form, fetch the chart's spec from the JSON API, embed it with the
-// bundled vega-embed (window.vegaEmbed; no CDN), and keep the page URL, permalinks and download links in
+// Dashboard charts: read the filter form, draw each chart from the JSON API (fetchAndEmbed, embed.js), and keep the page URL, permalinks and download links in
 // step with the filters so that any view can be cited and reloaded.
 "use strict";
 
@@ -24,45 +23,15 @@ function queryString(values) {
 async function renderChart(box, filters) {
   const name = box.dataset.chart;
   const query = queryString(filters);
-  const container = box.querySelector(".chart");
-  const note = box.querySelector(".source-note");
   const api = "/api/charts/" + name + (query ? "?" + query : "");
   // filters can change again before this response arrives: only the latest request may draw
   const request = (Number(box.dataset.request) || 0) + 1;
   box.dataset.request = request;
-  box.dataset.state = "loading";
-  const response = await fetch(api);
-  let result;
-  try {
-    result = await response.json();
-  } catch (e) {
-    result = { message: "The server could not draw this chart (HTTP " + response.status + ")." };
-  }
-  if (Number(box.dataset.request) !== request) return;
-  if (!response.ok || !result.spec) {
-    container.innerHTML = "";
-    const p = document.createElement("p");
-    p.className = "message";
-    p.textContent = result.message || result.detail || "No chart for these filters.";
-    container.appendChild(p);
-    note.textContent = result.source_note || "";
-    box.dataset.state = response.ok ? "empty" : "error";
-    return;
-  }
-  // The page's Content-Security-Policy allows neither eval nor inline styles: ast evaluates Vega expressions
-  // with the bundled interpreter instead of compiling them with Function, and the menu's and tooltip's
-  // styles come from app.css instead of injected <style> elements.
-  await window.vegaEmbed(container, result.spec, {
-    actions: { export: true, source: false, compiled: false, editor: false },
-    renderer: "svg",
-    ast: true,
-    defaultStyle: false,
-    tooltip: { disableDefaultStyle: true },
-  });
-  if (Number(box.dataset.request) !== request) return;
-  note.textContent = result.source_note;
+  const drawn = await fetchAndEmbed(box, api, "No chart for these filters.",
+                                    () => Number(box.dataset.request) === request);
+  if (!drawn) return;
   box.querySelector(".permalink").href = location.pathname + (query ? "?" + query : "") + "#" + box.id;
-  box.querySelector(".download-csv").href = result.csv_url;
+  box.querySelector(".download-csv").href = drawn.csv_url;
   box.querySelector(".download-datawrapper").href = "/api/charts/" + name + ".csv" + (query ? "?" + query : "");
   box.querySelector(".download-png").href = api + (query ? "&" : "?") + "format=png";
   box.querySelector(".download-svg").href = api + (query ? "&" : "?") + "format=svg";

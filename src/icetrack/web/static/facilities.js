@@ -1,6 +1,5 @@
 // The facilities pages: tables sorted by clicking a column heading, the state filter applied on change, and the
-// map / history chart fetched from the JSON API and embedded with the bundled vega-embed (window.vegaEmbed; no
-// CDN, the same CSP-safe options as app.js).
+// map / history chart drawn from the JSON API by fetchAndEmbed (embed.js, shared with the dashboard).
 "use strict";
 
 function sortTable(table, th) {
@@ -25,35 +24,7 @@ function sortTable(table, th) {
 }
 
 async function drawChart(box) {
-  const container = box.querySelector(".chart");
-  const note = box.querySelector(".source-note");
-  box.dataset.state = "loading";
-  const response = await fetch(box.dataset.chartUrl);
-  let result;
-  try {
-    result = await response.json();
-  } catch (e) {
-    result = { message: "The server could not draw this chart (HTTP " + response.status + ")." };
-  }
-  if (!response.ok || !result.spec) {
-    container.innerHTML = "";
-    const p = document.createElement("p");
-    p.className = "message";
-    p.textContent = result.message || result.detail || "Nothing to draw.";
-    container.appendChild(p);
-    note.textContent = result.source_note || "";
-    box.dataset.state = response.ok ? "empty" : "error";
-    return;
-  }
-  await window.vegaEmbed(container, result.spec, {
-    actions: { export: true, source: false, compiled: false, editor: false },
-    renderer: "svg",
-    ast: true,
-    defaultStyle: false,
-    tooltip: { disableDefaultStyle: true },
-  });
-  note.textContent = result.source_note;
-  box.dataset.state = "ready";
+  if (await fetchAndEmbed(box, box.dataset.chartUrl, "Nothing to draw.")) box.dataset.state = "ready";
 }
 
 document.addEventListener("DOMContentLoaded", () => {
