@@ -89,6 +89,20 @@ def stata_label(f: dict[str, Any]) -> str:
     return text if len(text) <= STATA_LABEL_MAX else text[:STATA_LABEL_MAX - 3].rstrip() + "..."
 
 
+def write_stata(frame, path, dates: list[str], fields: list[dict[str, Any]], data_label: str) -> None:
+    """A resource as a Stata 14+ file (format 118, UTF-8): ``dates`` as Stata daily dates, missing text as "",
+    text longer than a str# holds as strL, variable labels from the resource's ``fields``. Numbers, booleans and
+    dates are the caller's to convert (each resource knows its own types)."""
+    frame = frame.copy()
+    text = [c for c in frame.columns if frame[c].dtype == object and c not in dates]
+    for c in text:
+        frame[c] = frame[c].fillna("").astype(str)
+    long_text = [c for c in text if max(map(lambda v: len(v.encode("utf-8")), frame[c]), default=0) > 2045]
+    frame.to_stata(path, write_index=False, version=118, convert_dates={c: "td" for c in dates},
+                   variable_labels={f["name"]: stata_label(f) for f in fields},
+                   data_label=stata_label({"description": data_label}), convert_strl=long_text)
+
+
 def source(edition: dict[str, Any]) -> dict[str, Any]:
     """One edition as a Data Package source (title, path = the original URL) with its identity and dates."""
     out = {"title": edition.get("file_name") or edition["edition_id"]}

@@ -332,8 +332,7 @@ def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_dta(t: Table, measure: dict, path: Path) -> None:
-    """Stata 14+ (format 118, UTF-8): dates as Stata daily dates, ``synthetic`` as 0/1, missing text as "",
-    variable labels from the field descriptions and the catalogue, the measure's label as the data label."""
+    """Stata: ``synthetic`` as 0/1, the measure's label as the data label (:func:`datapackage.write_stata`)."""
     frame = t.frame.copy()
     dates = [c for c in DATE_COLUMNS if c in frame]
     for c in dates:
@@ -342,11 +341,4 @@ def _write_dta(t: Table, measure: dict, path: Path) -> None:
         frame["synthetic"] = frame["synthetic"].astype("int8")
     if "n_editions" in frame:
         frame["n_editions"] = frame["n_editions"].astype("int32")
-    text = [c for c in frame.columns if frame[c].dtype == object]
-    for c in text:
-        frame[c] = frame[c].fillna("").astype(str)
-    long_text = [c for c in text if max(map(lambda s: len(s.encode("utf-8")), frame[c]), default=0) > 2045]
-    labels = {f["name"]: dp.stata_label(f) for f in dp.fields(t, measure, "dta")}
-    frame.to_stata(path, write_index=False, version=118, convert_dates={c: "td" for c in dates},
-                   variable_labels=labels, data_label=dp.stata_label({"description": measure["label"]}),
-                   convert_strl=long_text)
+    dp.write_stata(frame, path, dates, dp.fields(t, measure, "dta"), measure["label"])

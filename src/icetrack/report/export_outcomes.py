@@ -275,7 +275,7 @@ def write(t: OutcomeTable, path: Path, fmt: str) -> None:
 
 
 def _write_dta(t: OutcomeTable, path: Path) -> None:
-    """Stata 118: numbers as doubles (missing '.' where suppressed), dates as %td, booleans as 0/1, text ""."""
+    """Stata: numbers as doubles (missing '.' where suppressed), booleans as 0/1 (:func:`datapackage.write_stata`)."""
     frame = pd.DataFrame(index=t.frame.index)
     dates = []
     for c in t.frame.columns:
@@ -288,7 +288,5 @@ def _write_dta(t: OutcomeTable, path: Path) -> None:
             frame[c] = pd.to_datetime(col)
             dates.append(c)
         else:
-            frame[c] = col.fillna("").astype(str)
-    labels = {f["name"]: dp.stata_label(f) for f in fields(t, "dta")}
-    frame.to_stata(path, write_index=False, version=118, convert_dates={c: "td" for c in dates},
-                   variable_labels=labels, data_label=dp.stata_label({"description": t.title}))
+            frame[c] = col
+    dp.write_stata(frame, path, dates, fields(t, "dta"), t.title)
